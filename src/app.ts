@@ -1,0 +1,50 @@
+import { cors } from '@elysiajs/cors'
+import { Elysia } from 'elysia'
+import { corsOrigins } from './config'
+import type { AppDeps } from './deps'
+import { createJwt } from './modules/auth/jwt'
+import { createAuthenticator } from './modules/auth/principal'
+import { identityModule } from './modules/identity'
+import { projectsModule } from './modules/projects'
+import { systemRoutes } from './modules/system'
+import { authPlugin } from './plugins/auth'
+import { DOCS_PATH, docsPlugin, SPEC_PATH } from './plugins/docs'
+import { DOCS_CSP, httpPlugin } from './plugins/http'
+import { addErrorResponses } from './plugins/openapi-errors'
+
+export const API_PREFIX = '/api/v1'
+
+/** Builds the whole HTTP application. Never listens: index.ts serves it, tests call app.handle(). */
+export function createApp(deps: AppDeps) {
+  const { settings, database, logger } = deps
+  const jwt = createJwt(settings.SECRET_KEY, settings.JWT_ALGORITHM)
+  const auth = authPlugin(createAuthenticator(database.db, jwt, logger))
+  const origins = corsOrigins(settings)
+
+  const app = new Elysia({ normalize: false })
+    .use(httpPlugin({ settings, logger }))
+    .use(
+      cors({
+        origin: origins === true ? true : origins.length ? origins : false,
+        credentials: false,
+        methods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS'],
+        allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'Idempotency-Key', 'X-Request-ID'],
+        exposeHeaders: ['ETag', 'Location', 'Retry-After', 'X-Request-ID', 'Idempotency-Replayed'],
+        maxAge: 600,
+      }),
+    )
+    .onRequest(({ request, set }) => {
+      if (new URL(request.url).pathname === DOCS_PATH) set.headers['content-security-policy'] = DOCS_CSP
+    })
+    .onAfterHandle({ as: 'global' }, ({ path, response }) => {
+      if (path === SPEC_PATH && response && typeof response === 'object') return addErrorResponses(response)
+    })
+    .use(docsPlugin({ uiEnabled: settings.DOCS_ENABLED }))
+    .use(systemRoutes(deps))
+    .group(API_PREFIX, (api) =>
+      api.use(identityModule({ ...deps, auth, jwt })).use(projectsModule({ ...deps, auth })),
+    )
+  return app
+}
+
+export type App = ReturnType<typeof createApp>

@@ -1,0 +1,67 @@
+import { VERSION } from '../lib/version'
+import { type CliIO, ExitError, processIO } from './common'
+import { healthcheckCommand } from './healthcheck'
+import { migrateCommand } from './migrate'
+import { openapiCommand } from './openapi'
+import { serveCommand } from './serve'
+
+type Command = { run: (io: CliIO, args: string[]) => Promise<number>; help: string }
+
+export const commands: Record<string, Command> = {
+  serve: { run: serveCommand, help: 'start the HTTP server (default)' },
+  migrate: { run: migrateCommand, help: 'apply pending database migrations and exit' },
+  openapi: { run: openapiCommand, help: 'print the OpenAPI document as JSON' },
+  healthcheck: {
+    run: healthcheckCommand,
+    help: 'exit 0 if /health answers on the configured port, 1 otherwise',
+  },
+}
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length))
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.help}`)
+  return [
+    `taskbase ${VERSION} — project and task management backend`,
+    '',
+    'Usage: taskbase [command] [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Options:',
+    '  --help, -h     show this help',
+    '  --version, -v  print the version',
+    '',
+    'Configuration comes from environment variables and ./.env (see README).',
+    '',
+  ].join('\n')
+}
+
+/** Runs one command and returns the process exit code. */
+export async function runCli(argv: string[], io: CliIO = processIO): Promise<number> {
+  const [first, ...rest] = argv
+  if (first === '--version' || first === '-v' || first === 'version') {
+    io.stdout(`${VERSION}\n`)
+    return 0
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    io.stdout(usage())
+    return 0
+  }
+  const name = first ?? 'serve'
+  const command = commands[name]
+  if (!command) {
+    io.stderr(`taskbase: unknown command "${name}"\n\n${usage()}`)
+    return 2
+  }
+  try {
+    return await command.run(io, rest)
+  } catch (e) {
+    if (e instanceof ExitError) {
+      io.stderr(`${e.message}\n`)
+      return e.code
+    }
+    io.stderr(`taskbase ${name}: ${(e as Error)?.message ?? e}\n`)
+    return 1
+  }
+}

@@ -1,0 +1,85 @@
+import { createApp } from '../app'
+import { migrate } from '../db/migrate'
+import type { Lifecycle } from '../deps'
+import { VERSION } from '../lib/version'
+import { type CliIO, loggerFor, openDatabase, settingsOrExit } from './common'
+
+export interface RunningServer {
+  port: number
+  url: string
+  /** Stops accepting, waits for in-flight requests (up to SHUTDOWN_TIMEOUT_MS), closes the database. */
+  shutdown(reason?: string): Promise<void>
+  closed: Promise<void>
+}
+
+export async function startServer(io: CliIO): Promise<RunningServer> {
+  const settings = settingsOrExit(io, { persistSecret: true })
+  const logger = loggerFor(settings)
+  if (settings.secretGenerated)
+    logger.warn(
+      'SECRET_KEY is not set: using a generated key kept in DATA_DIR/secret_key; set SECRET_KEY in production',
+    )
+  const started = performance.now()
+  const database = await openDatabase(settings)
+  try {
+    const applied = await migrate(database)
+    if (applied.length) logger.info('migrations applied', { migrations: applied })
+  } catch (e) {
+    await database.close()
+    throw e
+  }
+  const lifecycle: Lifecycle = { shuttingDown: false }
+  const app = createApp({ settings, database, logger, lifecycle }).listen({
+    hostname: settings.HOST,
+    port: settings.PORT,
+    reusePort: false,
+    // Bun answers oversize bodies with an empty 413 before the app runs: keep its cap above ours,
+    // so the app itself rejects them with problem+json.
+    maxRequestBodySize: Math.max(settings.MAX_BODY_BYTES * 2, 16 * 1024 * 1024),
+  })
+  const server = app.server!
+  const port = server.port ?? settings.PORT
+  logger.info('taskbase listening', {
+    version: VERSION,
+    url: `http://${settings.HOST}:${port}`,
+    database: database.kind,
+    startup_ms: Math.round(performance.now() - started),
+  })
+
+  let resolveClosed!: () => void
+  const closed = new Promise<void>((r) => {
+    resolveClosed = r
+  })
+  let stopping: Promise<void> | undefined
+  const shutdown = (reason = 'shutdown') => {
+    stopping ??= (async () => {
+      lifecycle.shuttingDown = true
+      logger.info('shutting down', { reason })
+      const timeout = new Promise<'timeout'>((r) =>
+        setTimeout(() => r('timeout'), settings.SHUTDOWN_TIMEOUT_MS).unref(),
+      )
+      const result = await Promise.race([server.stop(false).then(() => 'drained' as const), timeout])
+      if (result === 'timeout') {
+        logger.warn('in-flight requests did not finish in time; closing them', {
+          timeout_ms: settings.SHUTDOWN_TIMEOUT_MS,
+        })
+        await server.stop(true)
+      }
+      await database.close()
+      logger.info('stopped')
+      resolveClosed()
+    })()
+    return stopping
+  }
+  return { port, url: `http://127.0.0.1:${port}`, shutdown, closed }
+}
+
+/** `taskbase serve`: runs until SIGTERM or SIGINT, then shuts down gracefully and returns 0. */
+export async function serveCommand(io: CliIO): Promise<number> {
+  const running = await startServer(io)
+  const onSignal = (sig: string) => () => void running.shutdown(sig)
+  process.on('SIGTERM', onSignal('SIGTERM'))
+  process.on('SIGINT', onSignal('SIGINT'))
+  await running.closed
+  return 0
+}

@@ -1,0 +1,188 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { type Static, Type as T } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+const Int = (def: number, min: number, max: number, description: string) =>
+  T.Integer({ default: def, minimum: min, maximum: max, description })
+const Bool = (def: boolean, description: string) => T.Boolean({ default: def, description })
+
+/** Every setting Taskbase reads, with its default. The README's configuration table is generated from this. */
+export const SettingsSchema = T.Object({
+  ENVIRONMENT: T.Union([T.Literal('development'), T.Literal('production'), T.Literal('test')], {
+    default: 'development',
+    description: 'development, production or test',
+  }),
+  HOST: T.String({ default: '0.0.0.0', minLength: 1, description: 'Interface to listen on' }),
+  PORT: Int(8000, 0, 65535, 'TCP port'),
+  DATA_DIR: T.String({
+    default: './data',
+    minLength: 1,
+    description: 'Embedded database and generated secret',
+  }),
+  DATABASE_URL: T.Optional(
+    T.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL; unset = embedded database' }),
+  ),
+  DB_POOL_MAX: Int(10, 1, 1000, 'postgres.js pool size per instance'),
+  DB_STATEMENT_TIMEOUT_MS: Int(30_000, 0, 3_600_000, 'PostgreSQL statement_timeout (0 = none)'),
+  SECRET_KEY: T.Optional(
+    T.String({ minLength: 1, description: 'JWT signing key (>= 32 chars in production)' }),
+  ),
+  JWT_ALGORITHM: T.Union([T.Literal('HS256'), T.Literal('HS384'), T.Literal('HS512')], {
+    default: 'HS256',
+    description: 'HMAC algorithm of access tokens',
+  }),
+  ACCESS_TOKEN_TTL_SECONDS: Int(900, 30, 86_400, 'Access token lifetime'),
+  REFRESH_TOKEN_TTL_SECONDS: Int(604_800, 60, 31_536_000, 'Refresh token / session lifetime'),
+  REFRESH_REUSE_GRACE_SECONDS: Int(10, 0, 300, 'Window in which a used refresh token still works (0 = off)'),
+  PASSWORD_HASH_CONCURRENCY: Int(2, 1, 64, 'Argon2id hashes running at once (64 MiB each)'),
+  PASSWORD_HASH_MEMORY_KIB: Int(65_536, 8_192, 1_048_576, 'Argon2id memory cost'),
+  PASSWORD_HASH_TIME_COST: Int(2, 1, 10, 'Argon2id iterations'),
+  CORS_ORIGINS: T.String({ default: '', description: 'Comma list of allowed browser origins; * = any' }),
+  MAX_BODY_BYTES: Int(1_048_576, 1_024, 1_073_741_824, 'Largest JSON request body'),
+  SHUTDOWN_TIMEOUT_MS: Int(10_000, 0, 600_000, 'Grace period for in-flight requests on SIGTERM'),
+  LOG_LEVEL: T.Union([T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error')], {
+    default: 'info',
+    description: 'debug, info, warn or error',
+  }),
+  DOCS_ENABLED: T.Optional(T.Boolean({ description: 'Serve /docs (default: on, off in production)' })),
+  TRUST_PROXY: Bool(false, 'Believe X-Forwarded-For for the client IP'),
+  PUBLIC_URL: T.String({ default: 'http://localhost:8000', description: 'Base URL used in emailed links' }),
+  SMTP_URL: T.Optional(
+    T.String({ pattern: '^smtps?://', description: 'SMTP server; unset = mail goes to the log' }),
+  ),
+  MAIL_FROM: T.String({
+    default: 'Taskbase <no-reply@taskbase.local>',
+    description: 'Sender of outgoing mail',
+  }),
+})
+
+export type Settings = Static<typeof SettingsSchema> & {
+  SECRET_KEY: string
+  DOCS_ENABLED: boolean
+  /** True when SECRET_KEY was generated and kept in DATA_DIR rather than configured. */
+  secretGenerated: boolean
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+  }
+}
+
+const SECRET_NAMES = new Set(['SECRET_KEY', 'DATABASE_URL', 'SMTP_URL'])
+
+/** Reads a .env file (KEY=value lines, optional quotes, # comments). Real environment variables win. */
+export function parseDotenv(text: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim()
+    if (!line || line.startsWith('#')) continue
+    const m = line.match(/^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/)
+    if (!m) continue
+    let value = m[2] ?? ''
+    const quoted = value.match(/^(['"])(.*)\1$/)
+    if (quoted) value = quoted[2] ?? ''
+    else value = value.replace(/\s+#.*$/, '')
+    out[m[1]!] = value
+  }
+  return out
+}
+
+function coerce(raw: Record<string, string | undefined>) {
+  const props = SettingsSchema.properties as Record<string, { type?: string; anyOf?: unknown }>
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(props)) {
+    const v = raw[key]
+    if (v === undefined || v === '') continue
+    const type = props[key]?.type
+    if (type === 'integer') out[key] = /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : v
+    else if (type === 'boolean') {
+      const b = v.trim().toLowerCase()
+      out[key] = ['true', '1', 'yes', 'on'].includes(b)
+        ? true
+        : ['false', '0', 'no', 'off'].includes(b)
+          ? false
+          : v
+    } else out[key] = v
+  }
+  return out
+}
+
+function describe(key: string, message: string, value: unknown) {
+  const shown = SECRET_NAMES.has(key) ? '(hidden)' : JSON.stringify(value)
+  return `${key}: ${message} (got ${shown})`
+}
+
+export interface LoadOptions {
+  env?: Record<string, string | undefined>
+  /** Path of a .env file; its values apply only where env has none. */
+  dotenvPath?: string | null
+  /** Allows generating and persisting SECRET_KEY in DATA_DIR when it is missing (development and test). */
+  persistSecret?: boolean
+}
+
+/** Validates the whole environment at once; throws ConfigError listing every bad value (never a secret's value). */
+export function loadSettings(opts: LoadOptions = {}): Settings {
+  const env = { ...(opts.env ?? process.env) }
+  const dotenvPath = opts.dotenvPath === undefined ? '.env' : opts.dotenvPath
+  if (dotenvPath && existsSync(dotenvPath)) {
+    for (const [k, v] of Object.entries(parseDotenv(readFileSync(dotenvPath, 'utf8')))) env[k] ??= v
+  }
+  const input = Value.Default(SettingsSchema, coerce(env)) as Record<string, unknown>
+  const problems: string[] = []
+  for (const err of Value.Errors(SettingsSchema, input)) {
+    const key = err.path.replace(/^\//, '')
+    if (problems.some((p) => p.startsWith(`${key}:`))) continue
+    problems.push(describe(key, err.message.toLowerCase(), err.value))
+  }
+  const s = input as Static<typeof SettingsSchema>
+  const production = s.ENVIRONMENT === 'production'
+  if (production) {
+    if (!s.SECRET_KEY) problems.push('SECRET_KEY: is required in production')
+    else if (s.SECRET_KEY.length < 32)
+      problems.push('SECRET_KEY: must be at least 32 characters in production')
+    if (s.CORS_ORIGINS.split(',').some((o) => o.trim() === '*'))
+      problems.push('CORS_ORIGINS: "*" is not allowed in production')
+  }
+  for (const origin of s.CORS_ORIGINS.split(',').map((o) => o.trim())) {
+    if (origin && origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin))
+      problems.push(describe('CORS_ORIGINS', 'each origin must look like https://host[:port]', origin))
+  }
+  if (problems.length) throw new ConfigError(problems)
+
+  let secret = s.SECRET_KEY
+  let secretGenerated = false
+  if (!secret) {
+    if (opts.persistSecret === false)
+      secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')
+    else secret = ensureGeneratedSecret(resolve(s.DATA_DIR))
+    secretGenerated = true
+  }
+  return {
+    ...s,
+    SECRET_KEY: secret,
+    DOCS_ENABLED: s.DOCS_ENABLED ?? !production,
+    secretGenerated,
+  }
+}
+
+/** Creates DATA_DIR (0700) and a random secret in it once, so tokens survive restarts in development. */
+export function ensureGeneratedSecret(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const path = join(dataDir, 'secret_key')
+  if (existsSync(path)) {
+    const existing = readFileSync(path, 'utf8').trim()
+    if (existing.length >= 32) return existing
+  }
+  const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString('base64url')
+  writeFileSync(path, `${secret}\n`, { mode: 0o600 })
+  return secret
+}
+
+export function corsOrigins(settings: Settings): string[] | true {
+  const list = settings.CORS_ORIGINS.split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+  return list.includes('*') ? true : list
+}

@@ -1,0 +1,138 @@
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import initdbWasmPath from '@electric-sql/pglite/initdb.wasm' with { type: 'file' }
+import fsBundlePath from '@electric-sql/pglite/pglite.data' with { type: 'file' }
+import pgliteWasmPath from '@electric-sql/pglite/pglite.wasm' with { type: 'file' }
+import type { SQL } from 'drizzle-orm'
+import type { Logger as DrizzleLogger } from 'drizzle-orm/logger'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
+import postgres from 'postgres'
+import { acquireDataDirLock } from './lock'
+import * as schema from './schema'
+
+export type Schema = typeof schema
+/** The one database type every service takes; a transaction (`tx`) satisfies it too. */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>
+
+export interface Database {
+  db: Db
+  kind: 'pglite' | 'postgres'
+  /** Runs raw SQL and returns its rows, whichever driver is underneath. */
+  rows<T = Record<string, unknown>>(query: SQL): Promise<T[]>
+  ping(): Promise<void>
+  close(): Promise<void>
+  /** The postgres.js client (postgres mode only), for streaming cursors. */
+  pg?: postgres.Sql
+}
+
+export interface DatabaseOptions {
+  DATABASE_URL?: string
+  DATA_DIR: string
+  DB_POOL_MAX: number
+  DB_STATEMENT_TIMEOUT_MS: number
+  /** Called with every SQL statement Drizzle sends (tests count queries with it). */
+  onQuery?: (query: string) => void
+  /** In-memory embedded database (tests); no files, no lock. */
+  memory?: boolean
+}
+
+const loadedAssets: { wasm?: Promise<WebAssembly.Module>; initdb?: Promise<WebAssembly.Module> } = {}
+
+/** PGlite's wasm and data are embedded in the binary; compile the modules once per process. */
+function pgliteAssets() {
+  loadedAssets.wasm ??= Bun.file(pgliteWasmPath)
+    .arrayBuffer()
+    .then((b) => WebAssembly.compile(b))
+  loadedAssets.initdb ??= Bun.file(initdbWasmPath)
+    .arrayBuffer()
+    .then((b) => WebAssembly.compile(b))
+  return Promise.all([loadedAssets.wasm, loadedAssets.initdb]).then(
+    ([pgliteWasmModule, initdbWasmModule]) => ({
+      pgliteWasmModule,
+      initdbWasmModule,
+      fsBundle: Bun.file(fsBundlePath),
+    }),
+  )
+}
+
+function drizzleLogger(onQuery?: (q: string) => void): DrizzleLogger | undefined {
+  return onQuery ? { logQuery: (q) => onQuery(q) } : undefined
+}
+
+export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
+  if (opts.DATABASE_URL) return createPostgres(opts.DATABASE_URL, opts)
+  return createPglite(opts)
+}
+
+async function createPglite(opts: DatabaseOptions): Promise<Database> {
+  let release = () => {}
+  let dataDir: string | undefined
+  if (!opts.memory) {
+    const dir = resolve(opts.DATA_DIR)
+    release = acquireDataDirLock(dir)
+    dataDir = join(dir, 'pgdata')
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  }
+  let client: PGlite
+  try {
+    client = await PGlite.create({ dataDir, ...(await pgliteAssets()) })
+  } catch (e) {
+    release()
+    throw e
+  }
+  const db = drizzlePglite(client, {
+    schema,
+    casing: 'snake_case',
+    logger: drizzleLogger(opts.onQuery),
+  }) as Db
+  let closed = false
+  return {
+    db,
+    kind: 'pglite',
+    async rows<T>(query: SQL) {
+      const res = (await db.execute(query)) as unknown as { rows: T[] }
+      return res.rows
+    },
+    async ping() {
+      if (closed) throw new Error('database is closed')
+      await client.query('select 1')
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      try {
+        await client.close()
+      } finally {
+        release()
+      }
+    },
+  }
+}
+
+async function createPostgres(url: string, opts: DatabaseOptions): Promise<Database> {
+  const pg = postgres(url, {
+    max: opts.DB_POOL_MAX,
+    idle_timeout: 20,
+    connect_timeout: 10,
+    onnotice: () => {},
+    connection: opts.DB_STATEMENT_TIMEOUT_MS ? { statement_timeout: opts.DB_STATEMENT_TIMEOUT_MS } : {},
+  })
+  const db = drizzlePostgres(pg, { schema, casing: 'snake_case', logger: drizzleLogger(opts.onQuery) }) as Db
+  return {
+    db,
+    kind: 'postgres',
+    pg,
+    async rows<T>(query: SQL) {
+      return (await db.execute(query)) as unknown as T[]
+    },
+    async ping() {
+      await pg`select 1`
+    },
+    async close() {
+      await pg.end({ timeout: 5 })
+    },
+  }
+}

@@ -1,0 +1,28 @@
+import type { Settings } from './config'
+import type { Database } from './db/client'
+import type { Logger } from './lib/logger'
+
+/** Process-wide state the HTTP layer reads (readiness during shutdown). */
+export interface Lifecycle {
+  shuttingDown: boolean
+}
+
+/** Everything createApp needs; tests build it around a test database and a memory logger. */
+export interface AppDeps {
+  settings: Settings
+  database: Database
+  logger: Logger
+  lifecycle?: Lifecycle
+}
+
+import type { Jwt } from './modules/auth/jwt'
+import type { AuthPlugin } from './plugins/auth'
+
+/** What a feature module gets: the app deps plus the shared guard plugin (use it, never re-create it). */
+export interface ModuleDeps extends AppDeps {
+  auth: AuthPlugin
+}
+
+export interface IdentityDeps extends ModuleDeps {
+  jwt: Jwt
+}

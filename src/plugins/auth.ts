@@ -1,0 +1,54 @@
+import { Elysia } from 'elysia'
+import type { UserRole } from '../db/schema'
+import { forbidden, unauthorized } from '../lib/errors'
+import type { Authenticate, Principal } from '../modules/auth/principal'
+import { requestMeta } from './request-context'
+
+const ROLE_RANK: Record<UserRole, number> = { user: 0, admin: 1, superadmin: 2 }
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+export const bearerSecurity = [{ bearerAuth: [] as string[] }]
+
+function bearer(headers: Record<string, string | undefined>): string | null {
+  const m = headers.authorization?.match(/^Bearer[ ]+([^\s]+)\s*$/i)
+  return m?.[1] ?? null
+}
+
+/**
+ * The guard plugin. Routes declare what they need:
+ *   { auth: true }            any active user (session JWT or API token)
+ *   { auth: true, role: 'admin' }   global role at least admin (superadmin passes too)
+ * A missing or invalid token is a 401 before body validation runs; an inactive user is a 403;
+ * a `read` API token is refused (403) on every method that writes.
+ * Project roles are resolved by the projects module on top of `principal`.
+ */
+export const authPlugin = (authenticate: Authenticate) =>
+  new Elysia({ name: 'auth' })
+    .macro('auth', {
+      detail: { security: bearerSecurity },
+      // transform runs before validation: unauthenticated callers learn nothing about the schema
+      transform({ headers }) {
+        if (!bearer(headers)) throw unauthorized()
+      },
+      async resolve({ headers, request }): Promise<{ principal: Principal }> {
+        const token = bearer(headers)
+        const principal = token ? await authenticate(token) : null
+        if (!principal) throw unauthorized('Invalid, expired or revoked token')
+        requestMeta(request).userId = principal.user.id
+        if (!principal.user.isActive) throw forbidden('This account is deactivated')
+        if (principal.scope === 'read' && !READ_METHODS.has(request.method))
+          throw forbidden('This API token has read scope only')
+        return { principal }
+      },
+    })
+    .macro({
+      role: (role: UserRole) => ({
+        beforeHandle(ctx) {
+          const { principal } = ctx as unknown as { principal?: Principal }
+          if (!principal || ROLE_RANK[principal.user.role] < ROLE_RANK[role])
+            throw forbidden(`Requires the ${role} role`)
+        },
+      }),
+    })
+
+export type AuthPlugin = ReturnType<typeof authPlugin>

@@ -1,0 +1,205 @@
+import { Elysia, type ValidationError } from 'elysia'
+import type { Settings } from '../config'
+import {
+  AppError,
+  badRequest,
+  type FieldError,
+  payloadTooLarge,
+  unsupportedMediaType,
+  validationFailed,
+} from '../lib/errors'
+import type { Logger } from '../lib/logger'
+import { PROBLEM_CONTENT_TYPE, problemResponse } from '../lib/problem'
+import { requestMeta, startRequest } from './request-context'
+
+const API_SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+}
+
+/** The docs page runs the bundled Swagger UI: scripts and styles from this origin only. */
+export const DOCS_CSP =
+  "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'"
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/
+
+/** Content types a route may accept besides JSON; set per route with `detail['x-accepts']`. */
+const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data'])
+
+export interface HttpDeps {
+  settings: Pick<Settings, 'MAX_BODY_BYTES' | 'ENVIRONMENT'>
+  logger: Logger
+}
+
+function mediaType(request: Request): string | null {
+  const ct = request.headers.get('content-type')
+  return ct ? (ct.split(';')[0]?.trim().toLowerCase() ?? null) : null
+}
+
+function hasBody(request: Request): boolean {
+  const len = request.headers.get('content-length')
+  if (len !== null) return len !== '0'
+  return request.headers.has('transfer-encoding') || request.body !== null
+}
+
+/** Reads at most `limit` bytes of the body; a chunked body that goes over is a 413, never buffered whole. */
+async function readLimited(request: Request, limit: number): Promise<string> {
+  if (!request.body) return ''
+  const reader = request.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > limit) {
+      await reader.cancel().catch(() => {})
+      throw payloadTooLarge(limit)
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+function fieldErrors(error: ValidationError): FieldError[] {
+  const seen = new Map<string, FieldError>()
+  for (const e of error.all) {
+    const raw = 'path' in e && typeof e.path === 'string' ? e.path : ''
+    const pointer = raw || '/'
+    if (seen.has(pointer)) continue
+    const field = pointer.replace(/^\//, '').replaceAll('/', '.') || error.type
+    let message = ('message' in e && typeof e.message === 'string' ? e.message : 'is invalid').replace(
+      /^Expected/,
+      'expected',
+    )
+    if (/required property/i.test(message)) message = 'is required'
+    else if (/unexpected property/i.test(message)) message = 'is not an allowed field'
+    const schema = 'schema' in e ? (e.schema as { error?: unknown }) : undefined
+    if (schema && typeof schema.error === 'string') message = schema.error
+    seen.set(pointer, { field, pointer, message })
+  }
+  return [...seen.values()]
+}
+
+const VALIDATION_DETAIL: Record<string, string> = {
+  body: 'Request body is invalid',
+  query: 'Query parameters are invalid',
+  params: 'Path parameters are invalid',
+  headers: 'Request headers are invalid',
+  cookie: 'Cookies are invalid',
+}
+
+/**
+ * Request id, access log, security headers, body limits and the one error handler that turns
+ * every failure — ours, Elysia's, or an unexpected throw — into problem+json (API.md, Errors).
+ */
+export const httpPlugin = ({ settings, logger }: HttpDeps) =>
+  new Elysia({ name: 'http', seed: settings })
+    .onRequest(({ request, set }) => {
+      const meta = startRequest(request)
+      set.headers['x-request-id'] = meta.id
+      Object.assign(set.headers, API_SECURITY_HEADERS)
+      if (!BODY_METHODS.has(request.method) || !hasBody(request)) return
+      const len = Number(request.headers.get('content-length') ?? '0')
+      const type = mediaType(request)
+      const isMultipart = type === 'multipart/form-data'
+      if (!isMultipart && len > settings.MAX_BODY_BYTES) throw payloadTooLarge(settings.MAX_BODY_BYTES)
+      if (!type) throw unsupportedMediaType('Content-Type is required for a request body')
+      if (!JSON_TYPE.test(type) && !FORM_TYPES.has(type))
+        throw unsupportedMediaType(`Content-Type ${type} is not supported; send application/json`)
+    })
+    .onParse({ as: 'global' }, async ({ request, contentType }) => {
+      const type = contentType?.split(';')[0]?.trim().toLowerCase() ?? ''
+      if (JSON_TYPE.test(type)) {
+        const text = await readLimited(request, settings.MAX_BODY_BYTES)
+        if (!text.trim()) return undefined
+        try {
+          return JSON.parse(text)
+        } catch {
+          throw badRequest('Request body is not valid JSON', 'malformed_json')
+        }
+      }
+      if (type === 'application/x-www-form-urlencoded') {
+        const text = await readLimited(request, settings.MAX_BODY_BYTES)
+        return Object.fromEntries(new URLSearchParams(text))
+      }
+    })
+    .onError({ as: 'global' }, ({ code, error, request, path, set }) => {
+      const meta = requestMeta(request)
+      const base = { instance: path, requestId: meta.id }
+      const headers: Record<string, string> = { 'x-request-id': meta.id }
+      for (const [k, v] of Object.entries(set.headers)) if (typeof v === 'string') headers[k] = v
+      delete headers['content-type']
+      const respond = (e: AppError) => {
+        meta.status = e.status
+        return problemResponse({
+          ...base,
+          status: e.status,
+          code: e.code,
+          detail: e.detail,
+          errors: e.errors,
+          headers: { ...headers, ...e.headers },
+        })
+      }
+
+      if (error instanceof AppError) return respond(error)
+      // Errors thrown while parsing arrive wrapped in Elysia's ParseError
+      const cause = (error as { cause?: unknown })?.cause
+      if (code === 'PARSE' && cause instanceof AppError) return respond(cause)
+      if (code === 'VALIDATION') {
+        if ((error as ValidationError).type === 'response') {
+          logger.error('response failed its schema', {
+            request_id: meta.id,
+            route: meta.route,
+            err: error.message,
+          })
+          return respond(new AppError(500, 'internal_error', 'Internal server error'))
+        }
+        return respond(
+          validationFailed(
+            fieldErrors(error as ValidationError),
+            VALIDATION_DETAIL[(error as ValidationError).type] ?? 'Request is invalid',
+          ),
+        )
+      }
+      if (code === 'PARSE') return respond(badRequest('Request body could not be parsed', 'malformed_json'))
+      if (code === 'NOT_FOUND')
+        return respond(new AppError(404, 'not_found', `No route for ${request.method} ${path}`))
+      if (code === 'INVALID_COOKIE_SIGNATURE') return respond(badRequest('Invalid cookie'))
+      const status = (error as { status?: unknown })?.status
+      if (typeof code === 'number' || (typeof status === 'number' && status >= 400 && status < 500)) {
+        const s = typeof code === 'number' ? code : (status as number)
+        if (s < 500)
+          return respond(new AppError(s, s === 413 ? 'payload_too_large' : 'bad_request', 'Request rejected'))
+      }
+      logger.error('unhandled error', {
+        request_id: meta.id,
+        method: request.method,
+        route: meta.route ?? path,
+        err: error,
+      })
+      return respond(new AppError(500, 'internal_error', 'Internal server error'))
+    })
+    .onAfterHandle({ as: 'global' }, ({ request, route }) => {
+      requestMeta(request).route = route
+    })
+    .onAfterResponse({ as: 'global' }, ({ request, route, set, path }) => {
+      const meta = requestMeta(request)
+      const status = meta.status ?? (typeof set.status === 'number' ? set.status : 200)
+      logger.info('request', {
+        method: request.method,
+        route: route || meta.route || path,
+        status,
+        duration_ms: Math.round((performance.now() - meta.start) * 100) / 100,
+        request_id: meta.id,
+        ...(meta.userId ? { user_id: meta.userId } : {}),
+      })
+    })
+    .as('global')
+
+export { PROBLEM_CONTENT_TYPE }
