@@ -1,0 +1,67 @@
+import { t } from 'elysia'
+import { fieldError, validationFailed } from './errors'
+
+/** Query schema pieces every list shares: page >= 1, page_size 1..100 (out of range is a 422). */
+export const pageQuery = {
+  page: t.Optional(t.Numeric({ minimum: 1, maximum: 1_000_000, multipleOf: 1, default: 1 })),
+  page_size: t.Optional(t.Numeric({ minimum: 1, maximum: 100, multipleOf: 1, default: 20 })),
+  sort: t.Optional(t.String({ maxLength: 200 })),
+}
+
+export interface Page {
+  page: number
+  pageSize: number
+  offset: number
+}
+
+export function toPage(q: { page?: number; page_size?: number }): Page {
+  const page = q.page ?? 1
+  const pageSize = q.page_size ?? 20
+  return { page, pageSize, offset: (page - 1) * pageSize }
+}
+
+export const pageOf = <T>(items: T[], total: number, p: Page) => ({
+  items,
+  total,
+  page: p.page,
+  page_size: p.pageSize,
+  pages: Math.ceil(total / p.pageSize),
+})
+
+/** Response schema of a paginated list of `item`. */
+export const pageSchema = <S extends Parameters<typeof t.Array>[0]>(item: S) =>
+  t.Object({
+    items: t.Array(item),
+    total: t.Integer(),
+    page: t.Integer(),
+    page_size: t.Integer(),
+    pages: t.Integer(),
+  })
+
+export interface SortKey<F extends string> {
+  field: F
+  desc: boolean
+}
+
+/**
+ * Parses `sort=-due_date,title` against an allow-list. Unknown or repeated fields are a 422:
+ * the value never reaches SQL, callers map each allowed field to a column themselves.
+ */
+export function parseSort<F extends string>(raw: string | undefined, allowed: readonly F[]): SortKey<F>[] {
+  if (raw === undefined || raw.trim() === '') return []
+  const keys: SortKey<F>[] = []
+  for (const part of raw.split(',')) {
+    const item = part.trim()
+    const desc = item.startsWith('-')
+    const field = (desc ? item.slice(1) : item) as F
+    if (!allowed.includes(field))
+      throw validationFailed(
+        [fieldError('sort', `unknown sort field "${item.slice(0, 50)}"; allowed: ${allowed.join(', ')}`)],
+        'Query parameters are invalid',
+      )
+    if (keys.some((k) => k.field === field))
+      throw validationFailed([fieldError('sort', `"${field}" is repeated`)], 'Query parameters are invalid')
+    keys.push({ field, desc })
+  }
+  return keys
+}
