@@ -58,7 +58,7 @@ export function createJwt(secret: string, alg: JwtAlgorithm = 'HS256') {
         return null
       if (!safeEqual(sign(`${h}.${p}`), s)) return null
       const c = decode(p)
-      if (!c || c.type !== 'access' || typeof c.sub !== 'string' || typeof c.sid !== 'string') return null
+      if (c?.type !== 'access' || typeof c.sub !== 'string' || typeof c.sid !== 'string') return null
       if (typeof c.exp !== 'number' || c.exp * 1000 <= now) return null
       return c as unknown as AccessClaims
     },
