@@ -3,13 +3,19 @@ import type { Database } from '../db/client'
 import { createLogger } from '../lib/logger'
 import { type CliIO, settingsOrExit } from './common'
 
-/** Building the routes touches no database; this one refuses any use, so nothing is opened or locked. */
-const noDatabase = new Proxy({} as Database, {
-  get(_t, prop) {
-    if (prop === 'then') return undefined
-    throw new Error(`the openapi command has no database (tried to use ${String(prop)})`)
-  },
-})
+/**
+ * Building the routes runs no query: this stand-in lets modules hold references to `db` while
+ * refusing any actual call, so printing the document opens and locks nothing.
+ */
+function inert(path: string): never {
+  return new Proxy(() => {}, {
+    get: (_t, prop) => (prop === 'then' ? undefined : inert(`${path}.${String(prop)}`)),
+    apply: () => {
+      throw new Error(`the openapi command has no database (called ${path})`)
+    },
+  }) as never
+}
+const noDatabase: Database = inert('database')
 
 export async function openapiCommand(io: CliIO): Promise<number> {
   const settings = { ...settingsOrExit(io, { persistSecret: false }), DOCS_ENABLED: false }

@@ -89,7 +89,6 @@ function fieldErrors(error: ValidationError): FieldError[] {
 const VALIDATION_DETAIL: Record<string, string> = {
   body: 'Request body is invalid',
   query: 'Query parameters are invalid',
-  params: 'Path parameters are invalid',
   headers: 'Request headers are invalid',
   cookie: 'Cookies are invalid',
 }
@@ -160,6 +159,9 @@ export const httpPlugin = ({ settings, logger }: HttpDeps) =>
           })
           return respond(new AppError(500, 'internal_error', 'Internal server error'))
         }
+        // A malformed id in the path names no resource: 404, like any unknown id
+        if ((error as ValidationError).type === 'params')
+          return respond(new AppError(404, 'not_found', 'Resource not found'))
         return respond(
           validationFailed(
             fieldErrors(error as ValidationError),

@@ -1,0 +1,135 @@
+import { describe, expect, test } from 'bun:test'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type CliIO, runCli, usage } from '../../src/cli'
+import { startServer } from '../../src/cli/serve'
+import { VERSION } from '../../src/lib/version'
+import { TEST_SECRET } from '../helpers/app'
+
+const ENTRY = join(import.meta.dir, '../../src/index.ts')
+const tmp = () => mkdtempSync(join(tmpdir(), 'tb-cli-'))
+
+function io(env: Record<string, string> = {}) {
+  const out: string[] = []
+  const err: string[] = []
+  const cli: CliIO = {
+    env: { DATA_DIR: tmp(), SECRET_KEY: TEST_SECRET, LOG_LEVEL: 'error', ...env },
+    stdout: (s) => out.push(s),
+    stderr: (s) => err.push(s),
+  }
+  return { cli, out: () => out.join(''), err: () => err.join('') }
+}
+
+describe('taskbase CLI', () => {
+  test('--version and --help', async () => {
+    const a = io()
+    expect(await runCli(['--version'], a.cli)).toBe(0)
+    expect(a.out()).toBe(`${VERSION}\n`)
+    const b = io()
+    expect(await runCli(['--help'], b.cli)).toBe(0)
+    for (const cmd of ['serve', 'migrate', 'openapi', 'healthcheck']) expect(b.out()).toContain(cmd)
+  })
+
+  test('an unknown command prints usage on stderr and exits 2', async () => {
+    const c = io()
+    expect(await runCli(['frobnicate'], c.cli)).toBe(2)
+    expect(c.err()).toContain('unknown command "frobnicate"')
+    expect(c.err()).toContain(usage().split('\n')[2]!)
+    expect(c.out()).toBe('')
+  })
+
+  test('bad configuration exits 2 with one line per value and no secret', async () => {
+    const c = io({ PORT: 'x', DB_POOL_MAX: '-1', DATABASE_URL: 'mysql://u:topsecret@h/db' })
+    expect(await runCli(['migrate'], c.cli)).toBe(2)
+    const lines = c
+      .err()
+      .split('\n')
+      .filter((l) => l.trim().startsWith('- '))
+    expect(lines).toHaveLength(3)
+    expect(c.err()).not.toContain('topsecret')
+  })
+
+  test('openapi prints the document without opening a database', async () => {
+    const c = io({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' })
+    expect(await runCli(['openapi'], c.cli)).toBe(0)
+    const doc = JSON.parse(c.out())
+    expect(doc.openapi).toStartWith('3.1')
+    expect(doc.components.securitySchemes.bearerAuth.scheme).toBe('bearer')
+  })
+
+  test('healthcheck exits 1 when nothing answers', async () => {
+    const c = io({ PORT: '1', HOST: '127.0.0.1' })
+    expect(await runCli(['healthcheck'], c.cli)).toBe(1)
+    expect(c.err()).toContain('unreachable')
+  })
+
+  test('a database error is reported on stderr with exit 1', async () => {
+    const c = io({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' })
+    expect(await runCli(['migrate'], c.cli)).toBe(1)
+    expect(c.err()).toStartWith('taskbase migrate:')
+  })
+})
+
+describe('serve', () => {
+  test('starts on the embedded database, serves, and drains in-flight requests on shutdown', async () => {
+    const dir = tmp()
+    const env = { DATA_DIR: dir, SECRET_KEY: TEST_SECRET, LOG_LEVEL: 'error', HOST: '127.0.0.1', PORT: '0' }
+    const server = await startServer({ env, stdout: () => {}, stderr: () => {} })
+    expect((await fetch(`${server.url}/health`)).status).toBe(200)
+    expect((await fetch(`${server.url}/ready`)).status).toBe(200)
+
+    // a request whose body is still arriving when shutdown starts must still get its answer
+    const body = new ReadableStream({
+      async start(c) {
+        c.enqueue(new TextEncoder().encode('{"email":'))
+        await Bun.sleep(300)
+        c.enqueue(new TextEncoder().encode('"x"}'))
+        c.close()
+      },
+    })
+    const inflight = fetch(`${server.url}/api/v1/nothing-here`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    })
+    await Bun.sleep(100)
+    const stopping = server.shutdown('test')
+    const res = await inflight
+    expect(res.status).toBe(404)
+    await stopping
+    await server.closed
+    expect(fetch(`${server.url}/health`)).rejects.toThrow()
+  })
+
+  test('the process exits 0 on SIGTERM; healthcheck sees it up, then down; data dir is reused', async () => {
+    const dir = tmp()
+    const port = 20000 + Math.floor(Math.random() * 20000)
+    const env = {
+      ...process.env,
+      DATA_DIR: dir,
+      DATABASE_URL: '',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+    }
+    for (let round = 0; round < 2; round++) {
+      const proc = Bun.spawn([process.execPath, ENTRY, 'serve'], { env, stdout: 'pipe', stderr: 'pipe' })
+      let up = false
+      for (let i = 0; i < 100 && !up; i++) {
+        await Bun.sleep(100)
+        up = await fetch(`http://127.0.0.1:${port}/health`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      }
+      expect(up).toBe(true)
+      const hc = Bun.spawn([process.execPath, ENTRY, 'healthcheck'], { env, stdout: 'pipe', stderr: 'pipe' })
+      expect(await hc.exited).toBe(0)
+      proc.kill('SIGTERM')
+      expect(await proc.exited).toBe(0)
+    }
+    const hc = Bun.spawn([process.execPath, ENTRY, 'healthcheck'], { env, stdout: 'pipe', stderr: 'pipe' })
+    expect(await hc.exited).toBe(1)
+  }, 60_000)
+})
