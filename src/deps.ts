@@ -1,6 +1,7 @@
 import type { Settings } from './config'
 import type { Database } from './db/client'
 import type { Logger } from './lib/logger'
+import type { Mailer } from './lib/mailer'
 
 /** Process-wide state the HTTP layer reads (readiness during shutdown). */
 export interface Lifecycle {
@@ -13,6 +14,8 @@ export interface AppDeps {
   database: Database
   logger: Logger
   lifecycle?: Lifecycle
+  /** Outgoing mail; default: SMTP when SMTP_URL is set, else the log. Tests pass a capturing one. */
+  mailer?: Mailer
 }
 
 import type { Jwt } from './modules/auth/jwt'

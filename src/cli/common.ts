@@ -20,10 +20,43 @@ export interface CliIO {
   prompt?: (question: string, hidden?: boolean) => Promise<string | null>
 }
 
+/** Reads a line from the terminal; with `hidden`, keystrokes are not echoed. Null without a TTY. */
+export function terminalPrompt(question: string, hidden = false): Promise<string | null> {
+  const stdin = process.stdin
+  if (!stdin.isTTY) return Promise.resolve(null)
+  process.stderr.write(question)
+  return new Promise((resolve) => {
+    let line = ''
+    const finish = (value: string | null) => {
+      stdin.off('data', onData)
+      stdin.setRawMode(false)
+      stdin.pause()
+      process.stderr.write('\n')
+      resolve(value)
+    }
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n') return finish(line)
+        if (ch === '\u0003' || ch === '\u0004') return finish(null)
+        if (ch === '\u007f' || ch === '\b') line = line.slice(0, -1)
+        else {
+          line += ch
+          if (!hidden) process.stderr.write(ch)
+        }
+      }
+    }
+    stdin.setRawMode(true)
+    stdin.setEncoding('utf8')
+    stdin.resume()
+    stdin.on('data', onData)
+  })
+}
+
 export const processIO: CliIO = {
   env: process.env,
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
+  prompt: terminalPrompt,
 }
 
 /** Validated settings, or exit code 2 with one line per bad value. */

@@ -1,5 +1,9 @@
 import { VERSION } from '../lib/version'
 import { type CliIO, ExitError, processIO } from './common'
+
+export type { CliIO }
+
+import { createAdminCommand } from './create-admin'
 import { healthcheckCommand } from './healthcheck'
 import { migrateCommand } from './migrate'
 import { openapiCommand } from './openapi'
@@ -11,6 +15,10 @@ export const commands: Record<string, Command> = {
   serve: { run: serveCommand, help: 'start the HTTP server (default)' },
   migrate: { run: migrateCommand, help: 'apply pending database migrations and exit' },
   openapi: { run: openapiCommand, help: 'print the OpenAPI document as JSON' },
+  'create-admin': {
+    run: createAdminCommand,
+    help: 'create a superadmin: --email X --username Y (password from TASKBASE_ADMIN_PASSWORD or a prompt)',
+  },
   healthcheck: {
     run: healthcheckCommand,
     help: 'exit 0 if /health answers on the configured port, 1 otherwise',

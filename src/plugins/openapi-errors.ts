@@ -33,3 +33,33 @@ export function addErrorResponses<T>(doc: T): T {
   }
   return doc
 }
+
+export interface RouteInfo {
+  method: string
+  path: string
+  hooks?: { body?: unknown }
+}
+
+/** Paths whose body may also be a form (the OAuth2 password grant). */
+const FORM_PATHS = new Set(['/api/v1/auth/login'])
+
+/**
+ * Our global body parser (limits, merge-patch JSON) hides route bodies from the OpenAPI generator,
+ * which then emits `content: {}`; put each route's TypeBox body schema back as JSON (and as a form
+ * where a route takes one).
+ */
+export function fillRequestBodies<T>(doc: T, routes: RouteInfo[]): T {
+  const paths =
+    (doc as { paths?: Record<string, Record<string, { requestBody?: { content?: object } }>> }).paths ?? {}
+  for (const route of routes) {
+    const body = route.hooks?.body
+    if (!body || typeof body !== 'object') continue
+    const op = paths[route.path.replace(/:([^/]+)/g, '{$1}')]?.[route.method.toLowerCase()]
+    if (!op) continue
+    const schema = JSON.parse(JSON.stringify(body))
+    const content: Record<string, { schema: unknown }> = { 'application/json': { schema } }
+    if (FORM_PATHS.has(route.path)) content['application/x-www-form-urlencoded'] = { schema }
+    op.requestBody = { ...op.requestBody, content }
+  }
+  return doc
+}

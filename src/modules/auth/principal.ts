@@ -29,7 +29,7 @@ export interface Principal {
   scope: 'read' | 'write'
 }
 
-const userColumns = {
+export const userColumns = {
   id: users.id,
   email: users.email,
   username: users.username,

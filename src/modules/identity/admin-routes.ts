@@ -1,0 +1,144 @@
+import { Elysia, t } from 'elysia'
+import type { UserRole } from '../../db/schema'
+import type { IdentityDeps } from '../../deps'
+import { conflict, forbidden, notFound } from '../../lib/errors'
+import { pageOf, toPage } from '../../lib/pagination'
+import type { AuthUser } from '../auth/principal'
+import { API_PREFIX_PATH, etag, expectedVersions, type IdentityContext, isUuid } from './context'
+import { IdentityModel, IdParams, normalizeBody, toPublicUser, UserPublic } from './model'
+import { createAccount, deleteUser, getUser, listUsers, updateUser } from './users-service'
+
+const doc = (summary: string, description?: string) => ({
+  tags: ['Users'],
+  summary,
+  ...(description ? { description } : {}),
+})
+
+/**
+ * The admin rules of API.md: only a superadmin grants admin or superadmin, or touches a
+ * superadmin. Nobody demotes or deactivates themselves (that could leave no administrator).
+ */
+export function assertMayManage(actor: AuthUser, target: AuthUser | null, role?: UserRole) {
+  if (actor.role !== 'superadmin') {
+    if (target?.role === 'superadmin') throw forbidden('Only a superadmin can change a superadmin')
+    if (role && role !== 'user' && role !== target?.role)
+      throw forbidden('Only a superadmin can grant the admin or superadmin role')
+  }
+}
+
+async function target(ctx: IdentityContext, id: string) {
+  if (!isUuid(id)) throw notFound('User')
+  return getUser(ctx.db, id)
+}
+
+/** User administration (global roles admin and superadmin). */
+export const adminRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
+  new Elysia({ prefix: '/users' })
+    .use(deps.auth)
+    .get(
+      '',
+      async ({ query }) => {
+        const page = toPage(query)
+        const { items, total } = await listUsers(ctx.db, query, page)
+        return pageOf(items.map(toPublicUser), total, page)
+      },
+      {
+        auth: true,
+        role: 'admin',
+        query: IdentityModel.listQuery,
+        response: { 200: IdentityModel.userList },
+        detail: doc(
+          'List users',
+          '`search` matches email, username and full name; sort by created_at, updated_at, email, username, full_name, role.',
+        ),
+      },
+    )
+    .post(
+      '',
+      async ({ principal, body, set }) => {
+        assertMayManage(principal.user, null, body.role ?? 'user')
+        const user = await createAccount(ctx, {
+          email: body.email,
+          username: body.username,
+          password: body.password,
+          fullName: body.full_name,
+          role: body.role,
+          isActive: body.is_active,
+        })
+        set.status = 201
+        set.headers.location = `${API_PREFIX_PATH}/users/${user.id}`
+        set.headers.etag = etag(user.version)
+        return toPublicUser(user)
+      },
+      {
+        auth: true,
+        role: 'admin',
+        transform: normalizeBody,
+        body: IdentityModel.adminCreate,
+        response: { 201: UserPublic },
+        detail: doc('Create a user', 'An admin may create users; only a superadmin creates admins.'),
+      },
+    )
+    .get(
+      '/:id',
+      async ({ params, set }) => {
+        const user = await target(ctx, params.id)
+        set.headers.etag = etag(user.version)
+        return toPublicUser(user)
+      },
+      {
+        auth: true,
+        role: 'admin',
+        params: IdParams,
+        response: { 200: UserPublic },
+        detail: doc('Get a user'),
+      },
+    )
+    .patch(
+      '/:id',
+      async ({ principal, params, body, headers, set }) => {
+        const current = await target(ctx, params.id)
+        assertMayManage(principal.user, current, body.role)
+        if (
+          current.id === principal.user.id &&
+          ((body.role && body.role !== current.role) || body.is_active === false)
+        )
+          throw conflict('You cannot change your own role or deactivate yourself')
+        const user = await updateUser(
+          ctx.db,
+          current.id,
+          { email: body.email, fullName: body.full_name, role: body.role, isActive: body.is_active },
+          expectedVersions(headers['if-match']),
+        )
+        set.headers.etag = etag(user.version)
+        return toPublicUser(user)
+      },
+      {
+        auth: true,
+        role: 'admin',
+        params: IdParams,
+        transform: normalizeBody,
+        body: IdentityModel.adminUpdate,
+        response: { 200: UserPublic },
+        detail: doc(
+          'Update a user',
+          'An admin cannot change a superadmin nor grant admin/superadmin. Deactivating ends all sessions.',
+        ),
+      },
+    )
+    .delete(
+      '/:id',
+      async ({ principal, params, headers, set }) => {
+        const user = await target(ctx, params.id)
+        if (user.id === principal.user.id) throw conflict('You cannot delete your own account here')
+        await deleteUser(ctx.db, user.id, expectedVersions(headers['if-match']))
+        set.status = 204
+      },
+      {
+        auth: true,
+        role: 'superadmin',
+        params: IdParams,
+        response: { 204: t.Void() },
+        detail: doc('Delete a user', 'Superadmin only.'),
+      },
+    )

@@ -1,0 +1,173 @@
+import { Elysia, t } from 'elysia'
+import type { IdentityDeps } from '../../deps'
+import { clientIp } from '../../lib/client-ip'
+import { badRequest, notFound } from '../../lib/errors'
+import type { Limit } from '../../lib/rate-limit'
+import { API_PREFIX_PATH, type IdentityContext, isUuid } from './context'
+import {
+  Accepted,
+  IdentityModel,
+  IdParams,
+  normalizeBody,
+  SessionPublic,
+  TokenPair,
+  toPublicSession,
+  toPublicUser,
+  UserPublic,
+} from './model'
+import { endSession, listSessions, login, refresh } from './sessions-service'
+import {
+  confirmEmailVerification,
+  confirmPasswordReset,
+  requestEmailVerification,
+  requestPasswordReset,
+  sendWelcome,
+} from './tokens-service'
+import { createAccount, endSessions } from './users-service'
+
+export const REGISTER_LIMIT: Limit = { limit: 10, windowMs: 3_600_000 }
+
+const doc = (summary: string, description?: string) => ({
+  tags: ['Auth'],
+  summary,
+  ...(description ? { description } : {}),
+})
+
+/** Registration, login, token refresh, logout, sessions, password reset and email verification. */
+export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
+  new Elysia({ prefix: '/auth' })
+    .use(deps.auth)
+    .post(
+      '/register',
+      async ({ body, request, server, set }) => {
+        await ctx.limiter.consume(
+          `register:${clientIp(request, server, ctx.settings.TRUST_PROXY)}`,
+          REGISTER_LIMIT,
+        )
+        const user = await createAccount(ctx, {
+          email: body.email,
+          username: body.username,
+          password: body.password,
+          fullName: body.full_name,
+        })
+        void sendWelcome(ctx, user)
+        set.status = 201
+        set.headers.location = `${API_PREFIX_PATH}/users/${user.id}`
+        set.headers.etag = `"${user.version}"`
+        return toPublicUser(user)
+      },
+      {
+        transform: normalizeBody,
+        body: IdentityModel.register,
+        response: { 201: UserPublic },
+        detail: doc(
+          'Create an account',
+          'Queues a welcome email. At most 10 registrations per hour per client IP.',
+        ),
+      },
+    )
+    .post(
+      '/login',
+      ({ body, request, server }) =>
+        login(ctx, {
+          login: body.username,
+          password: body.password,
+          ip: clientIp(request, server, ctx.settings.TRUST_PROXY),
+          userAgent: request.headers.get('user-agent'),
+        }),
+      {
+        body: IdentityModel.login,
+        response: { 200: TokenPair },
+        detail: doc(
+          'Log in (OAuth2 password grant)',
+          'Form (application/x-www-form-urlencoded) or JSON: `username` (username or email) and `password`. 5 failures per minute per IP and username, 20 per IP → 429.',
+        ),
+      },
+    )
+    .post('/refresh', ({ body }) => refresh(ctx, body.refresh_token), {
+      body: IdentityModel.refresh,
+      response: { 200: TokenPair },
+      detail: doc('Rotate a refresh token', 'Each refresh token works once; reusing one ends the session.'),
+    })
+    .post(
+      '/logout',
+      async ({ principal, set }) => {
+        if (!principal.sessionId) throw badRequest('An API token has no session; revoke the token instead')
+        await endSession(ctx.db, principal.user.id, principal.sessionId)
+        set.status = 204
+      },
+      { auth: true, response: { 204: t.Void() }, detail: doc('End the current session') },
+    )
+    .post(
+      '/logout-all',
+      async ({ principal, set }) => {
+        await endSessions(ctx.db, principal.user.id)
+        set.status = 204
+      },
+      { auth: true, response: { 204: t.Void() }, detail: doc('End every session of mine') },
+    )
+    .get(
+      '/sessions',
+      async ({ principal }) =>
+        (await listSessions(ctx.db, principal.user.id)).map((s) => toPublicSession(s, principal.sessionId)),
+      { auth: true, response: { 200: t.Array(SessionPublic) }, detail: doc('List my live sessions') },
+    )
+    .delete(
+      '/sessions/:id',
+      async ({ principal, params, set }) => {
+        if (!isUuid(params.id)) throw notFound('Session')
+        await endSession(ctx.db, principal.user.id, params.id)
+        set.status = 204
+      },
+      { auth: true, params: IdParams, response: { 204: t.Void() }, detail: doc('End one of my sessions') },
+    )
+    .post(
+      '/password-reset/request',
+      async ({ body, set }) => {
+        await requestPasswordReset(ctx, body.email)
+        set.status = 202
+        return { status: 'accepted' as const }
+      },
+      {
+        transform: normalizeBody,
+        body: IdentityModel.resetRequest,
+        response: { 202: Accepted },
+        detail: doc(
+          'Request a password reset email',
+          '202 whether or not the address is registered. At most 3 emails per address and hour; further requests get 202 and send nothing.',
+        ),
+      },
+    )
+    .post(
+      '/password-reset/confirm',
+      async ({ body, set }) => {
+        await confirmPasswordReset(ctx, body.token, body.new_password)
+        set.status = 204
+      },
+      {
+        body: IdentityModel.resetConfirm,
+        response: { 204: t.Void() },
+        detail: doc('Set a new password with a reset token', 'Single use, 30 minutes; ends every session.'),
+      },
+    )
+    .post(
+      '/verify-email/request',
+      async ({ principal, set }) => {
+        await requestEmailVerification(ctx, principal.user)
+        set.status = 202
+        return { status: 'accepted' as const }
+      },
+      { auth: true, response: { 202: Accepted }, detail: doc('Email me a verification link (24 h)') },
+    )
+    .post(
+      '/verify-email/confirm',
+      async ({ body, set }) => {
+        await confirmEmailVerification(ctx, body.token)
+        set.status = 204
+      },
+      {
+        body: IdentityModel.verifyConfirm,
+        response: { 204: t.Void() },
+        detail: doc('Confirm my email address'),
+      },
+    )

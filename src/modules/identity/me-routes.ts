@@ -1,0 +1,116 @@
+import { Elysia, t } from 'elysia'
+import type { IdentityDeps } from '../../deps'
+import { forbidden, notFound } from '../../lib/errors'
+import { API_PREFIX_PATH, etag, expectedVersions, futureDate, type IdentityContext, isUuid } from './context'
+import {
+  ApiTokenCreated,
+  ApiTokenPublic,
+  IdentityModel,
+  IdParams,
+  normalizeBody,
+  toPublicToken,
+  toPublicUser,
+  UserPublic,
+} from './model'
+import { createApiToken, deleteApiToken, listApiTokens } from './tokens-service'
+import { changePassword, updateUser } from './users-service'
+
+const doc = (summary: string, description?: string) => ({
+  tags: ['Users'],
+  summary,
+  ...(description ? { description } : {}),
+})
+
+/** The caller's own profile, password and personal API tokens. */
+export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
+  new Elysia({ prefix: '/users/me' })
+    .use(deps.auth)
+    .get(
+      '',
+      ({ principal, set }) => {
+        set.headers.etag = etag(principal.user.version)
+        return toPublicUser(principal.user)
+      },
+      { auth: true, response: { 200: UserPublic }, detail: doc('My profile') },
+    )
+    .patch(
+      '',
+      async ({ principal, body, headers, set }) => {
+        const user = await updateUser(
+          ctx.db,
+          principal.user.id,
+          { email: body.email, username: body.username, fullName: body.full_name },
+          expectedVersions(headers['if-match']),
+        )
+        set.headers.etag = etag(user.version)
+        return toPublicUser(user)
+      },
+      {
+        auth: true,
+        transform: normalizeBody,
+        body: IdentityModel.updateMe,
+        response: { 200: UserPublic },
+        detail: doc('Update my profile', 'A new email address is unverified again. Duplicate → 409.'),
+      },
+    )
+    .post(
+      '/password',
+      async ({ principal, body, set }) => {
+        await changePassword(
+          ctx,
+          principal.user,
+          principal.sessionId,
+          body.current_password,
+          body.new_password,
+        )
+        set.status = 204
+      },
+      {
+        auth: true,
+        body: IdentityModel.changePassword,
+        response: { 204: t.Void() },
+        detail: doc('Change my password', 'Ends every other session.'),
+      },
+    )
+    .post(
+      '/tokens',
+      async ({ principal, body, set }) => {
+        // A leaked API token must not be able to mint more tokens that outlive its revocation.
+        if (principal.via !== 'session')
+          throw forbidden('API tokens can only be created from a login session')
+        const expiresAt = body.expires_at ? futureDate(body.expires_at, 'expires_at') : null
+        const token = await createApiToken(ctx.db, principal.user.id, {
+          name: body.name,
+          scope: body.scope,
+          expiresAt,
+        })
+        set.status = 201
+        set.headers.location = `${API_PREFIX_PATH}/users/me/tokens/${token.id}`
+        return { ...toPublicToken(token), token: token.token }
+      },
+      {
+        auth: true,
+        transform: normalizeBody,
+        body: IdentityModel.createToken,
+        response: { 201: ApiTokenCreated },
+        detail: doc('Create a personal API token', 'The `tb_...` secret is shown only in this response.'),
+      },
+    )
+    .get(
+      '/tokens',
+      async ({ principal }) => (await listApiTokens(ctx.db, principal.user.id)).map(toPublicToken),
+      {
+        auth: true,
+        response: { 200: t.Array(ApiTokenPublic) },
+        detail: doc('List my API tokens (no secrets)'),
+      },
+    )
+    .delete(
+      '/tokens/:id',
+      async ({ principal, params, set }) => {
+        if (!isUuid(params.id)) throw notFound('API token')
+        await deleteApiToken(ctx.db, principal.user.id, params.id)
+        set.status = 204
+      },
+      { auth: true, params: IdParams, response: { 204: t.Void() }, detail: doc('Revoke an API token') },
+    )

@@ -1,0 +1,203 @@
+import { t } from 'elysia'
+import { pageQuery, pageSchema } from '../../lib/pagination'
+import { cleanLine } from '../../lib/text'
+import type { AuthUser } from '../auth/principal'
+
+const closed = { additionalProperties: false } as const
+
+export const Email = t.String({
+  format: 'email',
+  maxLength: 254,
+  error: 'must be a valid email address',
+  examples: ['ada@example.com'],
+})
+export const Username = t.String({
+  pattern: '^[A-Za-z0-9_-]{3,50}$',
+  error: 'must be 3-50 letters, digits, _ or -',
+  examples: ['ada_l'],
+})
+export const FullName = t.String({ maxLength: 200, error: 'must be at most 200 characters' })
+/** Length and content rules are checked by the password policy, one error per broken rule. */
+export const Password = t.String({
+  maxLength: 4096,
+  description: '8-128 characters, one uppercase letter, one digit, one special character',
+})
+export const Role = t.Union([t.Literal('user'), t.Literal('admin'), t.Literal('superadmin')], {
+  error: 'must be user, admin or superadmin',
+})
+const Time = t.String({ format: 'date-time' })
+
+export const UserPublic = t.Object({
+  id: t.String({ format: 'uuid' }),
+  email: t.String(),
+  username: t.String(),
+  full_name: t.String(),
+  role: Role,
+  is_active: t.Boolean(),
+  email_verified: t.Boolean(),
+  created_at: Time,
+  updated_at: Time,
+  version: t.Number({ multipleOf: 1 }),
+})
+
+export const TokenPair = t.Object({
+  access_token: t.String(),
+  refresh_token: t.String(),
+  token_type: t.Literal('bearer'),
+  expires_in: t.Number({ multipleOf: 1 }),
+})
+
+export const SessionPublic = t.Object({
+  id: t.String({ format: 'uuid' }),
+  current: t.Boolean(),
+  user_agent: t.Union([t.String(), t.Null()]),
+  ip: t.Union([t.String(), t.Null()]),
+  created_at: Time,
+  last_used_at: Time,
+})
+
+export const ApiTokenPublic = t.Object({
+  id: t.String({ format: 'uuid' }),
+  name: t.String(),
+  scope: t.Union([t.Literal('read'), t.Literal('write')]),
+  created_at: Time,
+  last_used_at: t.Union([Time, t.Null()]),
+  expires_at: t.Union([Time, t.Null()]),
+})
+export const ApiTokenCreated = t.Composite([ApiTokenPublic, t.Object({ token: t.String() })])
+
+export const IdParams = t.Object({ id: t.String() })
+
+export const Accepted = t.Object({ status: t.Literal('accepted') })
+
+export const IdentityModel = {
+  register: t.Object(
+    { email: Email, username: Username, password: Password, full_name: t.Optional(FullName) },
+    closed,
+  ),
+  /** The OAuth2 password grant (form) or the same fields as JSON; the OAuth2 extras are ignored. */
+  login: t.Object(
+    {
+      username: t.String({ minLength: 1, maxLength: 254, description: 'Username or email' }),
+      password: t.String({ maxLength: 4096 }),
+      grant_type: t.Optional(t.String({ maxLength: 50 })),
+      scope: t.Optional(t.String({ maxLength: 500 })),
+      client_id: t.Optional(t.String({ maxLength: 200 })),
+      client_secret: t.Optional(t.String({ maxLength: 200 })),
+    },
+    closed,
+  ),
+  refresh: t.Object({ refresh_token: t.String({ minLength: 1, maxLength: 512 }) }, closed),
+  resetRequest: t.Object({ email: Email }, closed),
+  resetConfirm: t.Object(
+    { token: t.String({ minLength: 1, maxLength: 512 }), new_password: Password },
+    closed,
+  ),
+  verifyConfirm: t.Object({ token: t.String({ minLength: 1, maxLength: 512 }) }, closed),
+  updateMe: t.Object(
+    { email: t.Optional(Email), username: t.Optional(Username), full_name: t.Optional(FullName) },
+    closed,
+  ),
+  changePassword: t.Object(
+    { current_password: t.String({ maxLength: 4096 }), new_password: Password },
+    closed,
+  ),
+  createToken: t.Object(
+    {
+      name: t.String({ minLength: 1, maxLength: 100, error: 'must be 1-100 characters' }),
+      scope: t.Union([t.Literal('read'), t.Literal('write')], { error: 'must be read or write' }),
+      expires_at: t.Optional(
+        t.Union([t.String({ format: 'date-time' }), t.Null()], { error: 'must be an ISO 8601 date-time' }),
+      ),
+    },
+    closed,
+  ),
+  adminCreate: t.Object(
+    {
+      email: Email,
+      username: Username,
+      password: Password,
+      full_name: t.Optional(FullName),
+      role: t.Optional(Role),
+      is_active: t.Optional(t.Boolean()),
+    },
+    closed,
+  ),
+  adminUpdate: t.Object(
+    {
+      email: t.Optional(Email),
+      full_name: t.Optional(FullName),
+      role: t.Optional(Role),
+      is_active: t.Optional(t.Boolean()),
+    },
+    closed,
+  ),
+  listQuery: t.Object(
+    {
+      ...pageQuery,
+      search: t.Optional(t.String({ maxLength: 200 })),
+      role: t.Optional(Role),
+      is_active: t.Optional(t.BooleanString()),
+    },
+    closed,
+  ),
+  userList: pageSchema(UserPublic),
+}
+
+/** Trims and strips HTML from full_name and lower-cases email before the schema sees them. */
+export function normalizeBody({ body }: { body: unknown }) {
+  if (!body || typeof body !== 'object') return
+  const b = body as Record<string, unknown>
+  if (typeof b.full_name === 'string') b.full_name = cleanLine(b.full_name)
+  if (typeof b.email === 'string') b.email = b.email.trim().toLowerCase()
+  if (typeof b.name === 'string') b.name = cleanLine(b.name)
+}
+
+const iso = (d: Date) => d.toISOString()
+
+export function toPublicUser(u: AuthUser) {
+  return {
+    id: u.id,
+    email: u.email,
+    username: u.username,
+    full_name: u.fullName,
+    role: u.role,
+    is_active: u.isActive,
+    email_verified: u.emailVerified,
+    created_at: iso(u.createdAt),
+    updated_at: iso(u.updatedAt),
+    version: u.version,
+  }
+}
+
+export function toPublicSession(
+  s: { id: string; userAgent: string | null; ip: string | null; createdAt: Date; lastUsedAt: Date },
+  currentId: string | null,
+) {
+  return {
+    id: s.id,
+    current: s.id === currentId,
+    user_agent: s.userAgent,
+    ip: s.ip,
+    created_at: iso(s.createdAt),
+    last_used_at: iso(s.lastUsedAt),
+  }
+}
+
+export function toPublicToken(tk: {
+  id: string
+  name: string
+  scope: 'read' | 'write'
+  createdAt: Date
+  lastUsedAt: Date | null
+  expiresAt: Date | null
+}) {
+  return {
+    id: tk.id,
+    name: tk.name,
+    scope: tk.scope,
+    created_at: iso(tk.createdAt),
+    last_used_at: tk.lastUsedAt ? iso(tk.lastUsedAt) : null,
+    expires_at: tk.expiresAt ? iso(tk.expiresAt) : null,
+  }
+}

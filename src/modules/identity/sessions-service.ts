@@ -1,0 +1,170 @@
+import { and, desc, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
+import type { Db } from '../../db/client'
+import { oneTimeTokens, refreshTokens, sessions, users } from '../../db/schema'
+import { randomToken, sha256Hex } from '../../lib/crypto'
+import { forbidden, notFound, unauthorized } from '../../lib/errors'
+import type { Limit } from '../../lib/rate-limit'
+import type { IdentityContext } from './context'
+
+export const LOGIN_LIMITS = {
+  perUser: { limit: 5, windowMs: 60_000 } satisfies Limit,
+  perIp: { limit: 20, windowMs: 60_000 } satisfies Limit,
+}
+
+const BAD_CREDENTIALS = 'Incorrect username or password'
+
+export interface TokenPairOut {
+  access_token: string
+  refresh_token: string
+  token_type: 'bearer'
+  expires_in: number
+}
+
+/** A new refresh token for the session (only its hash is stored) and an access token carrying `sid`. */
+async function issuePair(
+  ctx: Pick<IdentityContext, 'db' | 'jwt' | 'settings'>,
+  db: Db,
+  userId: string,
+  sessionId: string,
+): Promise<TokenPairOut> {
+  const refresh = randomToken(32)
+  await db.insert(refreshTokens).values({ sessionId, tokenHash: sha256Hex(refresh) })
+  const { token } = ctx.jwt.signAccess(userId, sessionId, ctx.settings.ACCESS_TOKEN_TTL_SECONDS)
+  return {
+    access_token: token,
+    refresh_token: refresh,
+    token_type: 'bearer',
+    expires_in: ctx.settings.ACCESS_TOKEN_TTL_SECONDS,
+  }
+}
+
+const sessionExpiry = (ctx: Pick<IdentityContext, 'settings'>) =>
+  new Date(Date.now() + ctx.settings.REFRESH_TOKEN_TTL_SECONDS * 1000)
+
+/**
+ * Password login. Failures are counted per (IP, login) and per IP; once over the limit the
+ * caller gets 429 before any password work. Unknown users cost the same as known ones.
+ */
+export async function login(
+  ctx: IdentityContext,
+  input: { login: string; password: string; ip: string; userAgent: string | null },
+): Promise<TokenPairOut> {
+  const name = input.login.trim().toLowerCase()
+  const userKey = `login:${input.ip}:${name}`
+  const ipKey = `login:${input.ip}`
+  await ctx.limiter.check(userKey, LOGIN_LIMITS.perUser)
+  await ctx.limiter.check(ipKey, LOGIN_LIMITS.perIp)
+  const [user] = await ctx.db
+    .select({ id: users.id, passwordHash: users.passwordHash, isActive: users.isActive })
+    .from(users)
+    .where(or(sql`lower(${users.email}) = ${name}`, sql`lower(${users.username}) = ${name}`))
+    .limit(1)
+  const ok = await ctx.hasher.verify(input.password, user?.passwordHash)
+  if (!user || !ok) {
+    await ctx.limiter.fail(userKey, LOGIN_LIMITS.perUser)
+    await ctx.limiter.fail(ipKey, LOGIN_LIMITS.perIp)
+    throw unauthorized(BAD_CREDENTIALS)
+  }
+  if (!user.isActive) throw forbidden('This account is deactivated')
+  await ctx.limiter.reset(userKey)
+  return ctx.db.transaction(async (tx) => {
+    const [session] = await tx
+      .insert(sessions)
+      .values({
+        userId: user.id,
+        userAgent: input.userAgent?.slice(0, 500) ?? null,
+        ip: input.ip,
+        expiresAt: sessionExpiry(ctx),
+      })
+      .returning({ id: sessions.id })
+    return issuePair(ctx, tx, user.id, session!.id)
+  })
+}
+
+const INVALID_REFRESH = 'Invalid, expired or revoked refresh token'
+
+/**
+ * Rotation with reuse detection. The token is marked used atomically (only one caller can flip
+ * used_at); a token already used is either a tab racing within the grace window (→ another valid
+ * pair) or a replay of a stolen token (→ the whole session ends).
+ */
+export async function refresh(ctx: IdentityContext, token: string): Promise<TokenPairOut> {
+  const hash = sha256Hex(token)
+  const live = and(isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`))
+  const [claimed] = await ctx.db
+    .update(refreshTokens)
+    .set({ usedAt: new Date() })
+    .where(and(eq(refreshTokens.tokenHash, hash), isNull(refreshTokens.usedAt)))
+    .returning({ sessionId: refreshTokens.sessionId })
+  let sessionId = claimed?.sessionId
+  if (!sessionId) {
+    const [used] = await ctx.db
+      .select({ sessionId: refreshTokens.sessionId, usedAt: refreshTokens.usedAt })
+      .from(refreshTokens)
+      .where(eq(refreshTokens.tokenHash, hash))
+      .limit(1)
+    if (!used?.usedAt) throw unauthorized(INVALID_REFRESH)
+    const graceMs = ctx.settings.REFRESH_REUSE_GRACE_SECONDS * 1000
+    if (Date.now() - used.usedAt.getTime() >= graceMs || graceMs === 0) {
+      await ctx.db
+        .update(sessions)
+        .set({ revokedAt: new Date() })
+        .where(and(eq(sessions.id, used.sessionId), isNull(sessions.revokedAt)))
+      ctx.logger.warn('refresh token reused; session revoked', { session_id: used.sessionId })
+      throw unauthorized(INVALID_REFRESH)
+    }
+    sessionId = used.sessionId
+  }
+  const [session] = await ctx.db
+    .update(sessions)
+    .set({ lastUsedAt: new Date(), expiresAt: sessionExpiry(ctx) })
+    .where(and(eq(sessions.id, sessionId), live))
+    .returning({ userId: sessions.userId })
+  if (!session) throw unauthorized(INVALID_REFRESH)
+  const [user] = await ctx.db
+    .select({ isActive: users.isActive })
+    .from(users)
+    .where(eq(users.id, session.userId))
+  if (!user?.isActive) throw forbidden('This account is deactivated')
+  return issuePair(ctx, ctx.db, session.userId, sessionId)
+}
+
+export async function endSession(db: Db, userId: string, sessionId: string) {
+  const [ended] = await db
+    .update(sessions)
+    .set({ revokedAt: new Date() })
+    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)))
+    .returning({ id: sessions.id })
+  if (!ended) throw notFound('Session')
+}
+
+export async function listSessions(db: Db, userId: string) {
+  return db
+    .select({
+      id: sessions.id,
+      userAgent: sessions.userAgent,
+      ip: sessions.ip,
+      createdAt: sessions.createdAt,
+      lastUsedAt: sessions.lastUsedAt,
+    })
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)))
+    .orderBy(desc(sessions.lastUsedAt))
+    .limit(500)
+}
+
+/** Housekeeping: sessions expired or ended over a day ago (their refresh tokens cascade) and expired one-time tokens. */
+export async function purgeExpired(db: Db) {
+  const dayAgo = sql`now() - interval '1 day'`
+  const gone = await db
+    .delete(sessions)
+    .where(
+      or(lt(sessions.expiresAt, dayAgo), and(isNotNull(sessions.revokedAt), lt(sessions.revokedAt, dayAgo))),
+    )
+    .returning({ id: sessions.id })
+  const tokens = await db
+    .delete(oneTimeTokens)
+    .where(lt(oneTimeTokens.expiresAt, sql`now()`))
+    .returning({ id: oneTimeTokens.id })
+  return { sessions: gone.length, oneTimeTokens: tokens.length }
+}

@@ -1,0 +1,216 @@
+import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm'
+import type { Db } from '../../db/client'
+import { type ApiTokenScope, apiTokens, type OneTimePurpose, oneTimeTokens, users } from '../../db/schema'
+import { randomToken, sha256Hex } from '../../lib/crypto'
+import { fieldError, notFound, validationFailed } from '../../lib/errors'
+import { sendInBackground } from '../../lib/mailer'
+import type { Limit } from '../../lib/rate-limit'
+import { passwordProblems } from '../auth/password'
+import { API_TOKEN_PREFIX, type AuthUser } from '../auth/principal'
+import type { IdentityContext } from './context'
+import { setPassword } from './users-service'
+
+export const RESET_TTL_MS = 30 * 60_000
+export const VERIFY_TTL_MS = 24 * 3_600_000
+export const RESET_REQUEST_LIMIT: Limit = { limit: 3, windowMs: 3_600_000 }
+
+const tokenColumns = {
+  id: apiTokens.id,
+  name: apiTokens.name,
+  scope: apiTokens.scope,
+  createdAt: apiTokens.createdAt,
+  lastUsedAt: apiTokens.lastUsedAt,
+  expiresAt: apiTokens.expiresAt,
+}
+
+/** A personal API token; the secret is returned here once and only its SHA-256 is stored. */
+export async function createApiToken(
+  db: Db,
+  userId: string,
+  input: { name: string; scope: ApiTokenScope; expiresAt: Date | null },
+) {
+  const token = `${API_TOKEN_PREFIX}${randomToken(32)}`
+  const [row] = await db
+    .insert(apiTokens)
+    .values({
+      userId,
+      name: input.name,
+      scope: input.scope,
+      expiresAt: input.expiresAt,
+      tokenHash: sha256Hex(token),
+    })
+    .returning(tokenColumns)
+  return { ...row!, token }
+}
+
+export async function listApiTokens(db: Db, userId: string) {
+  return db
+    .select(tokenColumns)
+    .from(apiTokens)
+    .where(eq(apiTokens.userId, userId))
+    .orderBy(desc(apiTokens.createdAt))
+}
+
+export async function deleteApiToken(db: Db, userId: string, id: string) {
+  const [gone] = await db
+    .delete(apiTokens)
+    .where(and(eq(apiTokens.id, id), eq(apiTokens.userId, userId)))
+    .returning({ id: apiTokens.id })
+  if (!gone) throw notFound('API token')
+}
+
+async function issueOneTimeToken(
+  db: Db,
+  userId: string,
+  purpose: OneTimePurpose,
+  email: string,
+  ttlMs: number,
+) {
+  const token = randomToken(32)
+  await db.insert(oneTimeTokens).values({
+    userId,
+    purpose,
+    email,
+    tokenHash: sha256Hex(token),
+    expiresAt: new Date(Date.now() + ttlMs),
+  })
+  return token
+}
+
+const link = (ctx: IdentityContext, path: string, token: string) =>
+  `${ctx.settings.PUBLIC_URL.replace(/\/+$/, '')}${path}?token=${encodeURIComponent(token)}`
+
+/**
+ * Always succeeds (202) so nobody learns whether an address is registered. At most
+ * RESET_REQUEST_LIMIT mails per address and hour; requests over it are answered the same way but
+ * send nothing.
+ */
+export async function requestPasswordReset(
+  ctx: IdentityContext,
+  email: string,
+): Promise<Promise<void> | null> {
+  const address = email.toLowerCase()
+  const hit = await ctx.limiter.store.increment(`reset:${address}`, RESET_REQUEST_LIMIT.windowMs)
+  if (hit.count > RESET_REQUEST_LIMIT.limit) {
+    ctx.logger.info('password reset request over the limit; no mail sent')
+    return null
+  }
+  const [user] = await ctx.db
+    .select({ id: users.id, email: users.email, isActive: users.isActive })
+    .from(users)
+    .where(sql`lower(${users.email}) = ${address}`)
+    .limit(1)
+  if (!user?.isActive) return null
+  const token = await issueOneTimeToken(ctx.db, user.id, 'password_reset', user.email, RESET_TTL_MS)
+  return sendInBackground(
+    ctx.mailer,
+    {
+      to: user.email,
+      subject: 'Reset your Taskbase password',
+      text: `Someone asked to reset the password of your Taskbase account.\n\nSet a new password within 30 minutes:\n${link(ctx, '/reset-password', token)}\n\nIf this was not you, ignore this message.\n`,
+    },
+    ctx.logger,
+  )
+}
+
+const invalidToken = () =>
+  validationFailed([fieldError('token', 'is invalid, used or expired')], 'Invalid token')
+
+/** The live (unused, unexpired) token of `purpose`, with its user, or a 422. */
+async function liveToken(db: Db, token: string, purpose: OneTimePurpose) {
+  const [row] = await db
+    .select({
+      id: oneTimeTokens.id,
+      email: oneTimeTokens.email,
+      userId: users.id,
+      userEmail: users.email,
+      username: users.username,
+    })
+    .from(oneTimeTokens)
+    .innerJoin(users, eq(users.id, oneTimeTokens.userId))
+    .where(
+      and(
+        eq(oneTimeTokens.tokenHash, sha256Hex(token)),
+        eq(oneTimeTokens.purpose, purpose),
+        isNull(oneTimeTokens.usedAt),
+        gt(oneTimeTokens.expiresAt, sql`now()`),
+      ),
+    )
+    .limit(1)
+  // A token sent to an address the user no longer has is void.
+  if (!row || row.email.toLowerCase() !== row.userEmail.toLowerCase()) throw invalidToken()
+  return row
+}
+
+/** Marks the token used; false when a concurrent request used it first. */
+async function consume(db: Db, id: string) {
+  const [used] = await db
+    .update(oneTimeTokens)
+    .set({ usedAt: new Date() })
+    .where(and(eq(oneTimeTokens.id, id), isNull(oneTimeTokens.usedAt)))
+    .returning({ id: oneTimeTokens.id })
+  return Boolean(used)
+}
+
+/** Sets a new password from a reset token (single use, 30 min) and ends every session. */
+export async function confirmPasswordReset(ctx: IdentityContext, token: string, newPassword: string) {
+  const row = await liveToken(ctx.db, token, 'password_reset')
+  const problems = passwordProblems(
+    newPassword,
+    { username: row.username, email: row.userEmail },
+    'new_password',
+  )
+  if (problems.length) throw validationFailed(problems, 'Password does not meet the policy')
+  const hash = await ctx.hasher.hash(newPassword)
+  if (!(await consume(ctx.db, row.id))) throw invalidToken()
+  await setPassword(ctx.db, row.userId, hash, null)
+  await ctx.db
+    .update(oneTimeTokens)
+    .set({ usedAt: new Date() })
+    .where(
+      and(
+        eq(oneTimeTokens.userId, row.userId),
+        eq(oneTimeTokens.purpose, 'password_reset'),
+        isNull(oneTimeTokens.usedAt),
+      ),
+    )
+}
+
+/** Queues a verification mail to the user's current address (token single use, 24 h). */
+export async function requestEmailVerification(
+  ctx: IdentityContext,
+  user: AuthUser,
+): Promise<Promise<void> | null> {
+  if (user.emailVerified) return null
+  const token = await issueOneTimeToken(ctx.db, user.id, 'verify_email', user.email, VERIFY_TTL_MS)
+  return sendInBackground(
+    ctx.mailer,
+    {
+      to: user.email,
+      subject: 'Confirm your email address',
+      text: `Confirm ${user.email} for your Taskbase account within 24 hours:\n${link(ctx, '/verify-email', token)}\n`,
+    },
+    ctx.logger,
+  )
+}
+
+export async function confirmEmailVerification(ctx: IdentityContext, token: string) {
+  const row = await liveToken(ctx.db, token, 'verify_email')
+  if (!(await consume(ctx.db, row.id))) throw invalidToken()
+  await ctx.db
+    .update(users)
+    .set({ emailVerified: true, version: sql`${users.version} + 1`, updatedAt: new Date() })
+    .where(and(eq(users.id, row.userId), sql`lower(${users.email}) = lower(${row.email})`))
+}
+
+export function sendWelcome(ctx: IdentityContext, user: { email: string; username: string }) {
+  return sendInBackground(
+    ctx.mailer,
+    {
+      to: user.email,
+      subject: 'Welcome to Taskbase',
+      text: `Hello ${user.username},\n\nyour Taskbase account is ready. Sign in at ${ctx.settings.PUBLIC_URL}\n`,
+    },
+    ctx.logger,
+  )
+}

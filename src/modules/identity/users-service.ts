@@ -1,0 +1,223 @@
+import { and, asc, count, desc, eq, ilike, inArray, isNull, ne, or, type SQL, sql } from 'drizzle-orm'
+import type { Db } from '../../db/client'
+import { sessions, type UserRole, users } from '../../db/schema'
+import { conflict, fieldError, notFound, preconditionFailed, validationFailed } from '../../lib/errors'
+import { type Page, parseSort } from '../../lib/pagination'
+import { passwordProblems } from '../auth/password'
+import { type AuthUser, userColumns } from '../auth/principal'
+import { type IdentityContext, uniqueViolation } from './context'
+
+export interface NewAccount {
+  email: string
+  username: string
+  password: string
+  fullName?: string
+  role?: UserRole
+  isActive?: boolean
+}
+
+function duplicate(constraint: string) {
+  if (constraint.includes('username'))
+    return conflict('That username is already taken', [fieldError('username', 'is already taken')])
+  return conflict('An account with that email already exists', [fieldError('email', 'is already registered')])
+}
+
+/** 409 when another user already has this email or username (case-insensitively). */
+async function assertFree(db: Db, fields: { email?: string; username?: string }, exceptId?: string) {
+  const conds: SQL[] = []
+  if (fields.email) conds.push(sql`lower(${users.email}) = lower(${fields.email})`)
+  if (fields.username) conds.push(sql`lower(${users.username}) = lower(${fields.username})`)
+  if (!conds.length) return
+  const rows = await db
+    .select({ email: users.email, username: users.username })
+    .from(users)
+    .where(and(or(...conds), exceptId ? ne(users.id, exceptId) : undefined))
+    .limit(2)
+  for (const r of rows) {
+    if (fields.email && r.email.toLowerCase() === fields.email.toLowerCase()) throw duplicate('email')
+    if (fields.username && r.username.toLowerCase() === fields.username.toLowerCase())
+      throw duplicate('username')
+  }
+}
+
+/**
+ * Creates a user. The password is hashed before any write and outside any transaction; the
+ * unique indexes on lower(email) / lower(username) settle races (a violation is a 409, not a 500).
+ */
+export async function createAccount(ctx: Pick<IdentityContext, 'db' | 'hasher'>, input: NewAccount) {
+  const problems = passwordProblems(input.password, input)
+  if (problems.length) throw validationFailed(problems, 'Password does not meet the policy')
+  await assertFree(ctx.db, input)
+  const passwordHash = await ctx.hasher.hash(input.password)
+  try {
+    const [user] = await ctx.db
+      .insert(users)
+      .values({
+        email: input.email.toLowerCase(),
+        username: input.username,
+        fullName: input.fullName ?? '',
+        passwordHash,
+        role: input.role ?? 'user',
+        isActive: input.isActive ?? true,
+      })
+      .returning(userColumns)
+    return user!
+  } catch (e) {
+    const constraint = uniqueViolation(e)
+    if (constraint) throw duplicate(constraint)
+    throw e
+  }
+}
+
+export async function getUser(db: Db, id: string): Promise<AuthUser> {
+  const [user] = await db.select(userColumns).from(users).where(eq(users.id, id)).limit(1)
+  if (!user) throw notFound('User')
+  return user
+}
+
+export interface UserPatch {
+  email?: string
+  username?: string
+  fullName?: string
+  role?: UserRole
+  isActive?: boolean
+}
+
+/**
+ * Applies a patch (+1 version, new updated_at). A changed email is unverified again. With
+ * `versions` (If-Match) the write only happens when the stored version is one of them → else 412.
+ * Deactivation ends every session of the user in the same transaction.
+ */
+export async function updateUser(db: Db, id: string, patch: UserPatch, versions?: number[]) {
+  const current = await getUser(db, id)
+  if (versions && !versions.includes(current.version)) throw preconditionFailed()
+  const set: Partial<typeof users.$inferInsert> = {}
+  if (patch.email !== undefined && patch.email !== current.email) {
+    set.email = patch.email.toLowerCase()
+    set.emailVerified = false
+  }
+  if (patch.username !== undefined && patch.username !== current.username) set.username = patch.username
+  if (patch.fullName !== undefined && patch.fullName !== current.fullName) set.fullName = patch.fullName
+  if (patch.role !== undefined && patch.role !== current.role) set.role = patch.role
+  if (patch.isActive !== undefined && patch.isActive !== current.isActive) set.isActive = patch.isActive
+  if (!Object.keys(set).length) return current
+  await assertFree(db, { email: set.email, username: set.username }, id)
+  try {
+    return await db.transaction(async (tx) => {
+      const [user] = await tx
+        .update(users)
+        .set({ ...set, version: sql`${users.version} + 1`, updatedAt: new Date() })
+        .where(and(eq(users.id, id), eq(users.version, current.version)))
+        .returning(userColumns)
+      if (!user) throw preconditionFailed('The user changed meanwhile; reload and retry')
+      if (set.isActive === false) await endSessions(tx, id)
+      return user
+    })
+  } catch (e) {
+    const constraint = uniqueViolation(e)
+    if (constraint) throw duplicate(constraint)
+    throw e
+  }
+}
+
+/** Ends the user's live sessions (all, or all but `exceptSessionId`): their tokens stop at once. */
+export async function endSessions(db: Db, userId: string, exceptSessionId?: string | null) {
+  await db
+    .update(sessions)
+    .set({ revokedAt: new Date() })
+    .where(
+      and(
+        eq(sessions.userId, userId),
+        isNull(sessions.revokedAt),
+        exceptSessionId ? ne(sessions.id, exceptSessionId) : undefined,
+      ),
+    )
+}
+
+/** Replaces the password hash (computed by the caller, outside any transaction) and ends sessions. */
+export async function setPassword(
+  db: Db,
+  userId: string,
+  passwordHash: string,
+  keepSessionId?: string | null,
+) {
+  await db.transaction(async (tx) => {
+    await tx
+      .update(users)
+      .set({ passwordHash, version: sql`${users.version} + 1`, updatedAt: new Date() })
+      .where(eq(users.id, userId))
+    await endSessions(tx, userId, keepSessionId)
+  })
+}
+
+export async function passwordHashOf(db: Db, userId: string): Promise<string | null> {
+  const [row] = await db.select({ h: users.passwordHash }).from(users).where(eq(users.id, userId))
+  return row?.h ?? null
+}
+
+/** `POST /users/me/password`: the current password must match; other sessions end. */
+export async function changePassword(
+  ctx: Pick<IdentityContext, 'db' | 'hasher'>,
+  user: AuthUser,
+  currentSessionId: string | null,
+  currentPassword: string,
+  newPassword: string,
+) {
+  const ok = await ctx.hasher.verify(currentPassword, await passwordHashOf(ctx.db, user.id))
+  if (!ok)
+    throw validationFailed([fieldError('current_password', 'is incorrect')], 'Current password is incorrect')
+  const problems = passwordProblems(newPassword, user, 'new_password')
+  if (problems.length) throw validationFailed(problems, 'Password does not meet the policy')
+  await setPassword(ctx.db, user.id, await ctx.hasher.hash(newPassword), currentSessionId)
+}
+
+export const USER_SORT = ['created_at', 'updated_at', 'email', 'username', 'full_name', 'role'] as const
+const SORT_COLUMNS = {
+  created_at: users.createdAt,
+  updated_at: users.updatedAt,
+  email: users.email,
+  username: users.username,
+  full_name: users.fullName,
+  role: users.role,
+}
+
+/** `%`, `_` and `\` match literally in a search term. */
+export const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`)
+
+export async function listUsers(
+  db: Db,
+  q: { search?: string; role?: UserRole; is_active?: boolean; sort?: string },
+  page: Page,
+) {
+  const sort = parseSort(q.sort, USER_SORT)
+  const term = q.search?.trim()
+  const pattern = term ? `%${escapeLike(term)}%` : undefined
+  const where = and(
+    pattern
+      ? or(ilike(users.email, pattern), ilike(users.username, pattern), ilike(users.fullName, pattern))
+      : undefined,
+    q.role ? eq(users.role, q.role) : undefined,
+    q.is_active !== undefined ? eq(users.isActive, q.is_active) : undefined,
+  )
+  const order = [
+    ...sort.map((k) => (k.desc ? desc(SORT_COLUMNS[k.field]) : asc(SORT_COLUMNS[k.field]))),
+    asc(users.id),
+  ]
+  const [items, [total]] = await Promise.all([
+    db
+      .select(userColumns)
+      .from(users)
+      .where(where)
+      .orderBy(...order)
+      .limit(page.pageSize)
+      .offset(page.offset),
+    db.select({ n: count() }).from(users).where(where),
+  ])
+  return { items, total: total?.n ?? 0 }
+}
+
+export async function deleteUser(db: Db, id: string, versions?: number[]) {
+  const current = await getUser(db, id)
+  if (versions && !versions.includes(current.version)) throw preconditionFailed()
+  await db.delete(users).where(inArray(users.id, [id]))
+}

@@ -1,0 +1,265 @@
+import { describe, expect, test } from 'bun:test'
+import type { AddressInfo } from 'node:net'
+import { eq, sql } from 'drizzle-orm'
+import { Elysia } from 'elysia'
+import { SMTPServer } from 'smtp-server'
+import { oneTimeTokens, sessions } from '../../src/db/schema'
+import { memoryLogger } from '../../src/lib/logger'
+import { createMailer, logMailer, type Mailer, sendInBackground, type smtpMailer } from '../../src/lib/mailer'
+import { createPasswordHasher, Semaphore } from '../../src/modules/auth/password'
+import { createAuthenticator } from '../../src/modules/auth/principal'
+import { identityModule, startPurgeTimer } from '../../src/modules/identity'
+import { expectedVersions, uniqueViolation } from '../../src/modules/identity/context'
+import { purgeExpired } from '../../src/modules/identity/sessions-service'
+import { authPlugin } from '../../src/plugins/auth'
+import { createTestApp, createUser, expectProblem } from '../helpers/app'
+import { account, identityApp, register } from './helpers'
+
+describe('mail transports', () => {
+  test('the log transport writes the message, link included, to the log (by design the one place a token is logged)', async () => {
+    const log = memoryLogger()
+    const mailer = createMailer({ MAIL_FROM: 'x@y.z' }, log.logger)
+    expect(mailer.transport).toBe('log')
+    await mailer.send({ to: 'a@example.com', subject: 'Hi', text: 'link http://x/?token=abc' })
+    expect(log.entries()[0]).toMatchObject({
+      mail_to: 'a@example.com',
+      mail_subject: 'Hi',
+      mail_text: 'link http://x/?token=abc',
+    })
+  })
+
+  test('the default app mails through the log: a reset link lands in the log', async () => {
+    const ctx = await createTestApp({ env: { TRUST_PROXY: 'true' } })
+    const a = await account(ctx)
+    await ctx.req('POST', '/api/v1/auth/password-reset/request', { body: { email: a.email } })
+    for (let i = 0; i < 50 && !ctx.logs.lines.some((l) => l.includes('reset-password?token=')); i++)
+      await Bun.sleep(5)
+    expect(ctx.logs.lines.some((l) => l.includes('reset-password?token='))).toBe(true)
+  })
+
+  test('the SMTP transport delivers to a real SMTP server', async () => {
+    const received: { from?: string; to: string[]; data: string }[] = []
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onData(stream, session, callback) {
+        let data = ''
+        stream.on('data', (c: Buffer) => {
+          data += c.toString()
+        })
+        stream.on('end', () => {
+          received.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
+            to: session.envelope.rcptTo.map((r) => r.address),
+            data,
+          })
+          callback()
+        })
+      },
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.server.address() as AddressInfo).port
+    try {
+      const mailer = createMailer(
+        { SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM: 'Taskbase <no-reply@taskbase.test>' },
+        memoryLogger().logger,
+      )
+      expect(mailer.transport).toBe('smtp')
+      await mailer.send({ to: 'bob@example.com', subject: 'Hello over SMTP', text: 'body text' })
+      ;(mailer as ReturnType<typeof smtpMailer>).close()
+      expect(received).toHaveLength(1)
+      expect(received[0]!.from).toBe('no-reply@taskbase.test')
+      expect(received[0]!.to).toEqual(['bob@example.com'])
+      expect(received[0]!.data).toContain('Subject: Hello over SMTP')
+      expect(received[0]!.data).toContain('body text')
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()))
+    }
+  })
+
+  test('a failing mailer never fails the request; the failure is logged without the body', async () => {
+    const failing: Mailer = {
+      transport: 'broken',
+      send: async () => {
+        throw new Error('smtp down')
+      },
+    }
+    const ctx = await createTestApp({ env: { TRUST_PROXY: 'true' }, deps: { mailer: failing } })
+    const res = await register(ctx)
+    expect(res.status).toBe(201)
+    for (let i = 0; i < 50 && !ctx.logs.lines.some((l) => l.includes('mail delivery failed')); i++)
+      await Bun.sleep(5)
+    const line = ctx.logs.entries().find((e) => e.msg === 'mail delivery failed')!
+    expect(line).toMatchObject({ level: 'error', transport: 'broken', err: 'smtp down' })
+    expect(JSON.stringify(line)).not.toContain('Hello')
+
+    const log = memoryLogger()
+    await sendInBackground(
+      logMailer(log.logger),
+      { to: 't@example.com', subject: 's', text: 't' },
+      log.logger,
+    )
+    expect(log.lines).toHaveLength(1)
+  })
+})
+
+describe('password hashing', () => {
+  test('the semaphore never runs more than its size at once', async () => {
+    const gate = new Semaphore(2)
+    let running = 0
+    let peak = 0
+    await Promise.all(
+      Array.from({ length: 6 }, () =>
+        gate.run(async () => {
+          running++
+          peak = Math.max(peak, running)
+          expect(gate.running).toBeLessThanOrEqual(2)
+          await Bun.sleep(2)
+          running--
+        }),
+      ),
+    )
+    expect(peak).toBe(2)
+    expect(gate.running).toBe(0)
+    expect(gate.queued).toBe(0)
+  })
+
+  test('hashes with argon2id at the configured cost, with bounded concurrency; unknown users verify against a dummy', async () => {
+    const hasher = createPasswordHasher({
+      PASSWORD_HASH_MEMORY_KIB: 8192,
+      PASSWORD_HASH_TIME_COST: 1,
+      PASSWORD_HASH_CONCURRENCY: 1,
+    })
+    const hashes = await Promise.all([hasher.hash('Abc-12345'), hasher.hash('Abc-12345')])
+    expect(hashes[0]).toStartWith('$argon2id$v=19$m=8192,t=1,')
+    expect(hashes[0]).not.toBe(hashes[1])
+    expect(await hasher.verify('Abc-12345', hashes[0])).toBe(true)
+    expect(await hasher.verify('wrong', hashes[0])).toBe(false)
+    expect(await hasher.verify('Abc-12345', null)).toBe(false)
+    expect(await hasher.verify('Abc-12345', undefined)).toBe(false)
+  })
+})
+
+describe('purge of expired sessions and one-time tokens', () => {
+  test('deletes sessions expired or ended over a day ago and expired one-time tokens; keeps live ones', async () => {
+    const ctx = await createTestApp()
+    const u = await createUser(ctx)
+    const day = 86_400_000
+    const [old, oldRevoked, recentRevoked] = await ctx.db
+      .insert(sessions)
+      .values([
+        { userId: u.id, expiresAt: new Date(Date.now() - 2 * day) },
+        { userId: u.id, expiresAt: new Date(Date.now() + day), revokedAt: new Date(Date.now() - 2 * day) },
+        { userId: u.id, expiresAt: new Date(Date.now() + day), revokedAt: new Date() },
+      ])
+      .returning()
+    const [expiredToken, liveToken] = await ctx.db
+      .insert(oneTimeTokens)
+      .values([
+        {
+          userId: u.id,
+          purpose: 'password_reset',
+          email: u.email,
+          tokenHash: `h-${Bun.randomUUIDv7()}`,
+          expiresAt: new Date(Date.now() - 1000),
+        },
+        {
+          userId: u.id,
+          purpose: 'password_reset',
+          email: u.email,
+          tokenHash: `h-${Bun.randomUUIDv7()}`,
+          expiresAt: new Date(Date.now() + day),
+        },
+      ])
+      .returning()
+    const result = await purgeExpired(ctx.db)
+    expect(result.sessions).toBeGreaterThanOrEqual(2)
+    expect(result.oneTimeTokens).toBeGreaterThanOrEqual(1)
+    const left = await ctx.db.select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, u.id))
+    const ids = left.map((s) => s.id)
+    expect(ids).toContain(u.sessionId)
+    expect(ids).toContain(recentRevoked!.id)
+    expect(ids).not.toContain(old!.id)
+    expect(ids).not.toContain(oldRevoked!.id)
+    const tokens = await ctx.db
+      .select({ id: oneTimeTokens.id })
+      .from(oneTimeTokens)
+      .where(eq(oneTimeTokens.userId, u.id))
+    expect(tokens.map((t) => t.id)).toEqual([liveToken!.id])
+    expect(expiredToken).toBeDefined()
+  })
+
+  test('the timer runs the purge, logs failures, and stops', async () => {
+    const ctx = await createTestApp()
+    const log = memoryLogger()
+    const stop = startPurgeTimer(ctx.db, log.logger, 10)
+    for (let i = 0; i < 100 && !log.lines.length; i++) await Bun.sleep(5)
+    stop()
+    expect(log.entries()[0]!.msg).toBe('expired sessions and tokens purged')
+    const broken = {
+      delete: () => {
+        throw new Error('db down')
+      },
+    } as unknown as typeof ctx.db
+    const stopBroken = startPurgeTimer(broken, log.logger, 10)
+    for (let i = 0; i < 100 && !log.lines.some((l) => l.includes('failed')); i++) await Bun.sleep(5)
+    stopBroken()
+    expect(log.entries().some((e) => e.msg === 'purging expired sessions failed')).toBe(true)
+  })
+
+  test('the identity module clears its purge timer when the server stops', async () => {
+    const ctx = await identityApp()
+    // mounted directly: Elysia 1.4 drops onStop hooks of plugins used inside .group()
+    const app = new Elysia().use(
+      identityModule({
+        ...ctx.deps,
+        jwt: ctx.jwt,
+        auth: authPlugin(createAuthenticator(ctx.db, ctx.jwt, ctx.deps.logger)),
+      }),
+    )
+    const cleared: unknown[] = []
+    const original = globalThis.clearInterval
+    globalThis.clearInterval = ((t: Parameters<typeof clearInterval>[0]) => {
+      cleared.push(t)
+      return original(t)
+    }) as typeof clearInterval
+    try {
+      app.listen({ hostname: '127.0.0.1', port: 0 })
+      await app.stop(true)
+    } finally {
+      globalThis.clearInterval = original
+    }
+    expect(cleared.length).toBeGreaterThanOrEqual(1)
+  })
+})
+
+describe('helpers', () => {
+  test('uniqueViolation finds SQLSTATE 23505 through Drizzle wrappers on both drivers', async () => {
+    const ctx = await createTestApp()
+    const u = await createUser(ctx)
+    const err = await ctx.database
+      .rows(
+        sql`insert into users (id, email, username, password_hash) values (${Bun.randomUUIDv7()}, ${u.email.toUpperCase()}, 'zz-unique-x', 'h')`,
+      )
+      .catch((e) => e)
+    expect(uniqueViolation(err)).toBe('users_email_lower_key')
+    expect(uniqueViolation(new Error('other'))).toBeNull()
+    expect(uniqueViolation({ code: '23505' })).toBe('unique')
+  })
+
+  test('If-Match parsing', () => {
+    expect(expectedVersions(undefined)).toBeUndefined()
+    expect(expectedVersions('*')).toBeUndefined()
+    expect(expectedVersions('"3", W/"4"')).toEqual([3, 4])
+    expect(() => expectedVersions('nope')).toThrow()
+  })
+
+  test('mail failure paths do not leak through the API either', async () => {
+    const ctx = await identityApp()
+    expectProblem(
+      await ctx.req('POST', '/api/v1/auth/verify-email/confirm', { body: { token: 'nope' } }),
+      422,
+    )
+  })
+})
