@@ -2,6 +2,7 @@ import { createApp } from '../app'
 import { migrate } from '../db/migrate'
 import type { Lifecycle } from '../deps'
 import { VERSION } from '../lib/version'
+import { startPurgeTimer } from '../modules/identity'
 import { type CliIO, loggerFor, openDatabase, settingsOrExit } from './common'
 
 export interface RunningServer {
@@ -38,6 +39,8 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
     maxRequestBodySize: Math.max(settings.MAX_BODY_BYTES * 2, 16 * 1024 * 1024),
   })
   const server = app.server!
+  // background upkeep belongs to the serving process, not to the app (tests build many apps)
+  const stopPurge = startPurgeTimer(database.db, logger)
   const port = server.port ?? settings.PORT
   logger.info('taskbase listening', {
     version: VERSION,
@@ -54,6 +57,7 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
   const shutdown = (reason = 'shutdown') => {
     stopping ??= (async () => {
       lifecycle.shuttingDown = true
+      stopPurge()
       logger.info('shutting down', { reason })
       const timeout = new Promise<'timeout'>((r) =>
         setTimeout(() => r('timeout'), settings.SHUTDOWN_TIMEOUT_MS).unref(),

@@ -1,17 +1,14 @@
 import { describe, expect, test } from 'bun:test'
 import type { AddressInfo } from 'node:net'
 import { eq, sql } from 'drizzle-orm'
-import { Elysia } from 'elysia'
 import { SMTPServer } from 'smtp-server'
 import { oneTimeTokens, sessions } from '../../src/db/schema'
 import { memoryLogger } from '../../src/lib/logger'
 import { createMailer, logMailer, type Mailer, sendInBackground, type smtpMailer } from '../../src/lib/mailer'
 import { createPasswordHasher, Semaphore } from '../../src/modules/auth/password'
-import { createAuthenticator } from '../../src/modules/auth/principal'
-import { identityModule, startPurgeTimer } from '../../src/modules/identity'
+import { startPurgeTimer } from '../../src/modules/identity'
 import { expectedVersions, uniqueViolation } from '../../src/modules/identity/context'
 import { purgeExpired } from '../../src/modules/identity/sessions-service'
-import { authPlugin } from '../../src/plugins/auth'
 import { createTestApp, createUser, expectProblem } from '../helpers/app'
 import { account, identityApp, register } from './helpers'
 
@@ -206,31 +203,6 @@ describe('purge of expired sessions and one-time tokens', () => {
     for (let i = 0; i < 100 && !log.lines.some((l) => l.includes('failed')); i++) await Bun.sleep(5)
     stopBroken()
     expect(log.entries().some((e) => e.msg === 'purging expired sessions failed')).toBe(true)
-  })
-
-  test('the identity module clears its purge timer when the server stops', async () => {
-    const ctx = await identityApp()
-    // mounted directly: Elysia 1.4 drops onStop hooks of plugins used inside .group()
-    const app = new Elysia().use(
-      identityModule({
-        ...ctx.deps,
-        jwt: ctx.jwt,
-        auth: authPlugin(createAuthenticator(ctx.db, ctx.jwt, ctx.deps.logger)),
-      }),
-    )
-    const cleared: unknown[] = []
-    const original = globalThis.clearInterval
-    globalThis.clearInterval = ((t: Parameters<typeof clearInterval>[0]) => {
-      cleared.push(t)
-      return original(t)
-    }) as typeof clearInterval
-    try {
-      app.listen({ hostname: '127.0.0.1', port: 0 })
-      await app.stop(true)
-    } finally {
-      globalThis.clearInterval = original
-    }
-    expect(cleared.length).toBeGreaterThanOrEqual(1)
   })
 })
 

@@ -46,11 +46,9 @@ export const identityModule = (deps: IdentityDeps) => {
     mailer: deps.mailer ?? createMailer(deps.settings, deps.logger),
     limiter: new RateLimiter(),
   }
-  const stopPurge = startPurgeTimer(ctx.db, ctx.logger)
   return new Elysia({ name: 'identity', seed: deps.settings })
     .use(deps.auth)
     .use(authRoutes(deps, ctx))
     .use(meRoutes(deps, ctx))
     .use(adminRoutes(deps, ctx))
-    .onStop(stopPurge)
 }
