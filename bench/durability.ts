@@ -16,11 +16,26 @@ let lost = 0
 let acknowledgedTotal = 0
 
 let server = await startTaskbase(env, dir)
-await api(server.base, 'POST', '/auth/register', { email: `${name}@example.com`, username: name, password: BENCH_PASSWORD })
+await api(server.base, 'POST', '/auth/register', {
+  email: `${name}@example.com`,
+  username: name,
+  password: BENCH_PASSWORD,
+})
 const login = async () =>
-  (await api<{ access_token: string }>(server.base, 'POST', '/auth/login', { username: name, password: BENCH_PASSWORD })).access_token
+  (
+    await api<{ access_token: string }>(server.base, 'POST', '/auth/login', {
+      username: name,
+      password: BENCH_PASSWORD,
+    })
+  ).access_token
 let token = await login()
-const project = await api<{ id: string }>(server.base, 'POST', '/projects', { name: `Durability ${name}` }, token)
+const project = await api<{ id: string }>(
+  server.base,
+  'POST',
+  '/projects',
+  { name: `Durability ${name}` },
+  token,
+)
 const acknowledged = new Set<string>()
 
 for (let round = 1; round <= rounds; round++) {

@@ -32,7 +32,8 @@ export async function wrk(opts: {
   threads?: number
 }): Promise<WrkResult> {
   const lines = [`wrk.method = ${JSON.stringify(opts.method ?? 'GET')}`]
-  for (const [k, v] of Object.entries(opts.headers ?? {})) lines.push(`wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)
+  for (const [k, v] of Object.entries(opts.headers ?? {}))
+    lines.push(`wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)
   if (opts.body) lines.push(`wrk.body = ${JSON.stringify(opts.body)}`)
   if (opts.luaRequest) lines.push(opts.luaRequest)
   lines.push(
@@ -46,7 +47,17 @@ export async function wrk(opts: {
   writeFileSync(script, lines.join('\n'))
   const threads = opts.threads ?? 1
   const proc = Bun.spawn(
-    ['wrk', `-t${threads}`, `-c${opts.connections}`, `-d${opts.seconds}s`, '--timeout', '10s', '-s', script, opts.url],
+    [
+      'wrk',
+      `-t${threads}`,
+      `-c${opts.connections}`,
+      `-d${opts.seconds}s`,
+      '--timeout',
+      '10s',
+      '-s',
+      script,
+      opts.url,
+    ],
     { stdout: 'pipe', stderr: 'pipe' },
   )
   const out = await new Response(proc.stdout).text()
@@ -62,7 +73,13 @@ export async function wrk(opts: {
 export async function waitFor(url: string, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs
   while (Date.now() < until) {
-    if (await fetch(url).then((r) => r.ok, () => false)) return
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return
     await Bun.sleep(50)
   }
   throw new Error(`${url} did not come up`)
@@ -82,10 +99,20 @@ export interface Started {
 export async function startTaskbase(env: Record<string, string>, cwd?: string): Promise<Started> {
   const port = freePort()
   const binary = join(ROOT, 'dist/taskbase')
-  const cmd = process.env.BENCH_SOURCE || !(await Bun.file(binary).exists()) ? [process.execPath, join(ROOT, 'src/index.ts'), 'serve'] : [binary, 'serve']
+  const cmd =
+    process.env.BENCH_SOURCE || !(await Bun.file(binary).exists())
+      ? [process.execPath, join(ROOT, 'src/index.ts'), 'serve']
+      : [binary, 'serve']
   const proc = Bun.spawn(cmd, {
     cwd: cwd ?? mkdtempSync(join(tmpdir(), 'tb-bench-')),
-    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), SECRET_KEY: 'bench-secret-key-0123456789-abcdefghijkl', ...env },
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      SECRET_KEY: 'bench-secret-key-0123456789-abcdefghijkl',
+      ...env,
+    },
     stdout: 'ignore',
     stderr: 'inherit',
   })
@@ -101,7 +128,13 @@ export async function startTaskbase(env: Record<string, string>, cwd?: string): 
   }
 }
 
-export async function api<T = any>(base: string, method: string, path: string, body?: unknown, token?: string): Promise<T> {
+export async function api<T = any>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<T> {
   const res = await fetch(`${base}/api/v1${path}`, {
     method,
     headers: {
@@ -118,14 +151,26 @@ export async function api<T = any>(base: string, method: string, path: string, b
 export const BENCH_PASSWORD = 'Bench-Passw0rd!'
 
 /** Registers and logs in a fresh user; returns the access token. */
-export async function userToken(base: string, name = `bench${Date.now()}${Math.floor(Math.random() * 1e6)}`): Promise<string> {
-  await api(base, 'POST', '/auth/register', { email: `${name}@example.com`, username: name, password: BENCH_PASSWORD })
-  const login = await api<{ access_token: string }>(base, 'POST', '/auth/login', { username: name, password: BENCH_PASSWORD })
+export async function userToken(
+  base: string,
+  name = `bench${Date.now()}${Math.floor(Math.random() * 1e6)}`,
+): Promise<string> {
+  await api(base, 'POST', '/auth/register', {
+    email: `${name}@example.com`,
+    username: name,
+    password: BENCH_PASSWORD,
+  })
+  const login = await api<{ access_token: string }>(base, 'POST', '/auth/login', {
+    username: name,
+    password: BENCH_PASSWORD,
+  })
   return login.access_token
 }
 
 /** A fresh PostgreSQL database for a benchmark run; dropped by the returned function. */
-export async function freshPostgres(adminUrl = process.env.BENCH_PG_ADMIN ?? 'postgres://postgres@127.0.0.1:5432/postgres') {
+export async function freshPostgres(
+  adminUrl = process.env.BENCH_PG_ADMIN ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+) {
   const postgres = (await import('postgres')).default
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
   const name = `taskbase_bench_${process.pid}_${Date.now()}`
@@ -143,7 +188,8 @@ export async function freshPostgres(adminUrl = process.env.BENCH_PG_ADMIN ?? 'po
 
 export function table(rows: Record<string, string | number>[]): string {
   const cols = Object.keys(rows[0] ?? {})
-  const fmt = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : v)
+  const fmt = (v: string | number) =>
+    typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : v
   return [
     `| ${cols.join(' | ')} |`,
     `|${cols.map(() => '---').join('|')}|`,

@@ -7,12 +7,14 @@
  */
 import { api, BENCH_PASSWORD, freshPostgres, startTaskbase, table, userToken, wrk } from './lib'
 
-const arg = (name: string, def: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def
+const arg = (name: string, def: string) =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def
 const dbs = arg('db', 'both') === 'both' ? ['postgres', 'pglite'] : [arg('db', 'postgres')]
 const seconds = Number(arg('seconds', '10'))
 
 const t0 = performance.now()
-for (let i = 0; i < 5; i++) await Bun.password.hash(`Hash-timing-${i}!`, { algorithm: 'argon2id', memoryCost: 65536, timeCost: 2 })
+for (let i = 0; i < 5; i++)
+  await Bun.password.hash(`Hash-timing-${i}!`, { algorithm: 'argon2id', memoryCost: 65536, timeCost: 2 })
 console.log(`argon2id (m=64 MiB, t=2) hash: ${((performance.now() - t0) / 5).toFixed(0)} ms each (mean of 5)`)
 
 const rows: Record<string, string | number>[] = []
@@ -22,16 +24,36 @@ for (const db of dbs) {
   try {
     const token = await userToken(app.base)
     const stormUser = `storm${Date.now()}`
-    await api(app.base, 'POST', '/auth/register', { email: `${stormUser}@example.com`, username: stormUser, password: BENCH_PASSWORD })
-    const me = () => wrk({ url: `${app.base}/api/v1/users/me`, connections: 64, seconds, headers: { authorization: `Bearer ${token}` } })
-    await wrk({ url: `${app.base}/api/v1/users/me`, connections: 16, seconds: 1, headers: { authorization: `Bearer ${token}` } })
+    await api(app.base, 'POST', '/auth/register', {
+      email: `${stormUser}@example.com`,
+      username: stormUser,
+      password: BENCH_PASSWORD,
+    })
+    const me = () =>
+      wrk({
+        url: `${app.base}/api/v1/users/me`,
+        connections: 64,
+        seconds,
+        headers: { authorization: `Bearer ${token}` },
+      })
+    await wrk({
+      url: `${app.base}/api/v1/users/me`,
+      connections: 16,
+      seconds: 1,
+      headers: { authorization: `Bearer ${token}` },
+    })
     const baseline = await me()
 
     const loginLua = `request = function()
   local ip = math.random(1, 250) .. "." .. math.random(0, 255) .. "." .. math.random(0, 255) .. "." .. math.random(1, 254)
   return wrk.format("POST", nil, { ["content-type"] = "application/x-www-form-urlencoded", ["x-forwarded-for"] = ip }, "username=${stormUser}&password=${BENCH_PASSWORD}")
 end`
-    const login8 = await wrk({ url: `${app.base}/api/v1/auth/login`, connections: 8, seconds, luaRequest: loginLua })
+    const login8 = await wrk({
+      url: `${app.base}/api/v1/auth/login`,
+      connections: 8,
+      seconds,
+      luaRequest: loginLua,
+    })
 
     let stop = false
     let logins = 0
@@ -40,7 +62,10 @@ end`
       while (!stop) {
         const res = await fetch(`${app.base}/api/v1/auth/login`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-forwarded-for': `10.${i}.${logins % 250}.${(logins >> 8) % 250}` },
+          headers: {
+            'content-type': 'application/json',
+            'x-forwarded-for': `10.${i}.${logins % 250}.${(logins >> 8) % 250}`,
+          },
           body: JSON.stringify({ username: stormUser, password: BENCH_PASSWORD }),
         }).catch(() => null)
         if (res?.status === 200) logins++
@@ -53,12 +78,42 @@ end`
     stop = true
     await Promise.all(storm)
     rows.push(
-      { db, measure: 'GET /users/me, 64 clients', 'req/s': Math.round(baseline.rps), 'p50 ms': baseline.p50, 'p99 ms': baseline.p99, errors: baseline.errors },
-      { db, measure: 'POST /auth/login, 8 clients', 'req/s': Math.round(login8.rps), 'p50 ms': login8.p50, 'p99 ms': login8.p99, errors: login8.errors },
-      { db, measure: 'GET /users/me during 200-login storm', 'req/s': Math.round(underStorm.rps), 'p50 ms': underStorm.p50, 'p99 ms': underStorm.p99, errors: underStorm.errors },
-      { db, measure: `storm: ${logins} logins ok, ${failures} refused`, 'req/s': Math.round(logins / (seconds + 0.5)), 'p50 ms': '', 'p99 ms': '', errors: '' },
+      {
+        db,
+        measure: 'GET /users/me, 64 clients',
+        'req/s': Math.round(baseline.rps),
+        'p50 ms': baseline.p50,
+        'p99 ms': baseline.p99,
+        errors: baseline.errors,
+      },
+      {
+        db,
+        measure: 'POST /auth/login, 8 clients',
+        'req/s': Math.round(login8.rps),
+        'p50 ms': login8.p50,
+        'p99 ms': login8.p99,
+        errors: login8.errors,
+      },
+      {
+        db,
+        measure: 'GET /users/me during 200-login storm',
+        'req/s': Math.round(underStorm.rps),
+        'p50 ms': underStorm.p50,
+        'p99 ms': underStorm.p99,
+        errors: underStorm.errors,
+      },
+      {
+        db,
+        measure: `storm: ${logins} logins ok, ${failures} refused`,
+        'req/s': Math.round(logins / (seconds + 0.5)),
+        'p50 ms': '',
+        'p99 ms': '',
+        errors: '',
+      },
     )
-    console.log(`${db}: /users/me p99 ${baseline.p99.toFixed(2)} ms alone, ${underStorm.p99.toFixed(2)} ms under the storm (${(underStorm.p99 / baseline.p99).toFixed(2)}x)`)
+    console.log(
+      `${db}: /users/me p99 ${baseline.p99.toFixed(2)} ms alone, ${underStorm.p99.toFixed(2)} ms under the storm (${(underStorm.p99 / baseline.p99).toFixed(2)}x)`,
+    )
   } finally {
     await app.stop()
     await pg?.drop()

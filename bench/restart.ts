@@ -22,7 +22,13 @@ async function startOnce(): Promise<number> {
     stderr: 'ignore',
   })
   for (;;) {
-    if (await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.ok, () => false)) break
+    if (
+      await fetch(`http://127.0.0.1:${port}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break
     await Bun.sleep(5)
   }
   const ms = performance.now() - t0
@@ -38,4 +44,6 @@ times.sort((a, b) => a - b)
 const size = Bun.file(binary).size / 1024 / 1024
 console.log(`binary: ${size.toFixed(1)} MiB`)
 console.log(`first start (initdb + migrations): ${first.toFixed(0)} ms`)
-console.log(`restart on existing data dir, ${runs} runs: median ${times[Math.floor(runs / 2)]!.toFixed(0)} ms, min ${times[0]!.toFixed(0)} ms, max ${times.at(-1)!.toFixed(0)} ms`)
+console.log(
+  `restart on existing data dir, ${runs} runs: median ${times[Math.floor(runs / 2)]!.toFixed(0)} ms, min ${times[0]!.toFixed(0)} ms, max ${times.at(-1)!.toFixed(0)} ms`,
+)

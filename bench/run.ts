@@ -5,10 +5,22 @@
  * Needs wrk (apt-get install wrk) and, for --db=postgres, a PostgreSQL on 127.0.0.1:5432.
  */
 import { join } from 'node:path'
-import { api, freePort, freshPostgres, ROOT, type Started, startTaskbase, table, userToken, waitFor, wrk } from './lib'
+import {
+  api,
+  freePort,
+  freshPostgres,
+  ROOT,
+  type Started,
+  startTaskbase,
+  table,
+  userToken,
+  waitFor,
+  wrk,
+} from './lib'
 
 const arg = (name: string, def: string) =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? (process.argv.includes(`--${name}`) ? 'true' : def)
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ??
+  (process.argv.includes(`--${name}`) ? 'true' : def)
 const dbs = arg('db', 'both') === 'both' ? ['postgres', 'pglite'] : [arg('db', 'postgres')]
 const seconds = Number(arg('seconds', '10'))
 const connections = Number(arg('connections', '64'))
@@ -28,36 +40,82 @@ async function seed(base: string) {
   for (let i = 0; i < 200; i += 10) {
     const created = await Promise.all(
       Array.from({ length: 10 }, (_, j) =>
-        api<{ id: string }>(base, 'POST', `/projects/${project.id}/tasks`, { title: `Seed task ${i + j}`, labels: ['bench'] }, token),
+        api<{ id: string }>(
+          base,
+          'POST',
+          `/projects/${project.id}/tasks`,
+          { title: `Seed task ${i + j}`, labels: ['bench'] },
+          token,
+        ),
       ),
     )
     taskId ||= created[0]!.id
   }
   const scenarios: Scenario[] = [
     { name: 'GET /users/me', method: 'GET', path: '/api/v1/users/me' },
-    { name: 'GET /projects/{id}/tasks?page_size=20', method: 'GET', path: `/api/v1/projects/${project.id}/tasks?page_size=20` },
+    {
+      name: 'GET /projects/{id}/tasks?page_size=20',
+      method: 'GET',
+      path: `/api/v1/projects/${project.id}/tasks?page_size=20`,
+    },
     { name: 'GET /tasks/{id}', method: 'GET', path: `/api/v1/tasks/${taskId}` },
-    { name: 'POST /projects/{id}/tasks', method: 'POST', path: `/api/v1/projects/${project.id}/tasks`, body: '{"title":"Load test task","priority":"high"}' },
-    { name: 'PATCH /tasks/{id}', method: 'PATCH', path: `/api/v1/tasks/${taskId}`, body: '{"description":"patched under load"}' },
+    {
+      name: 'POST /projects/{id}/tasks',
+      method: 'POST',
+      path: `/api/v1/projects/${project.id}/tasks`,
+      body: '{"title":"Load test task","priority":"high"}',
+    },
+    {
+      name: 'PATCH /tasks/{id}',
+      method: 'PATCH',
+      path: `/api/v1/tasks/${taskId}`,
+      body: '{"description":"patched under load"}',
+    },
   ]
   return { token, scenarios }
 }
 
 async function load(base: string, token: string, s: Scenario, c = connections, secs = seconds) {
-  await wrk({ url: base + s.path, connections: Math.min(c, 16), seconds: 1, method: s.method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: s.body }) // warm-up
-  return wrk({ url: base + s.path, connections: c, seconds: secs, method: s.method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: s.body })
+  await wrk({
+    url: base + s.path,
+    connections: Math.min(c, 16),
+    seconds: 1,
+    method: s.method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: s.body,
+  }) // warm-up
+  return wrk({
+    url: base + s.path,
+    connections: c,
+    seconds: secs,
+    method: s.method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: s.body,
+  })
 }
 
 async function startBare(databaseUrl: string): Promise<Started> {
   const port = freePort()
   const proc = Bun.spawn([process.execPath, join(ROOT, 'bench/bare.ts')], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), SECRET_KEY: 'bench-secret-key-0123456789-abcdefghijkl' },
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      SECRET_KEY: 'bench-secret-key-0123456789-abcdefghijkl',
+    },
     stdout: 'inherit',
     stderr: 'inherit',
   })
   const base = `http://127.0.0.1:${port}`
   await waitFor(`${base}/health`)
-  return { proc, base, stop: async () => { proc.kill('SIGTERM'); await proc.exited } }
+  return {
+    proc,
+    base,
+    stop: async () => {
+      proc.kill('SIGTERM')
+      await proc.exited
+    },
+  }
 }
 
 const rows: Record<string, string | number>[] = []
@@ -90,7 +148,13 @@ for (const db of dbs) {
         const s = scenarios[2]!
         for (const c of [1, 16, 64, 256, 1024]) {
           const r = await load(app.base, token, s, c, 5)
-          sweepRows.push({ db, connections: c, 'req/s': Math.round(r.rps), 'p99 ms': r.p99, errors: r.errors })
+          sweepRows.push({
+            db,
+            connections: c,
+            'req/s': Math.round(r.rps),
+            'p99 ms': r.p99,
+            errors: r.errors,
+          })
           console.log(JSON.stringify(sweepRows.at(-1)))
         }
       }
@@ -102,6 +166,8 @@ for (const db of dbs) {
     await pg?.drop()
   }
 }
-console.log(`\nwrk, ${connections} connections, ${seconds} s per run, ${navigator.hardwareConcurrency} cores\n`)
+console.log(
+  `\nwrk, ${connections} connections, ${seconds} s per run, ${navigator.hardwareConcurrency} cores\n`,
+)
 console.log(table(rows))
 if (sweepRows.length) console.log(`\nGET /tasks/{id} by concurrency (5 s each)\n\n${table(sweepRows)}`)

@@ -173,9 +173,11 @@ CREATE UNIQUE INDEX "projects_owner_name_key" ON "projects" USING btree ("owner_
 CREATE INDEX "projects_deleted_at_idx" ON "projects" USING btree ("deleted_at") WHERE "projects"."deleted_at" is not null;--> statement-breakpoint
 CREATE UNIQUE INDEX "tasks_project_number_key" ON "tasks" USING btree ("project_id","number");--> statement-breakpoint
 CREATE INDEX "tasks_project_status_idx" ON "tasks" USING btree ("project_id","status");--> statement-breakpoint
-CREATE INDEX "tasks_project_created_idx" ON "tasks" USING btree ("project_id","created_at");--> statement-breakpoint
-CREATE INDEX "tasks_project_updated_idx" ON "tasks" USING btree ("project_id","updated_at");--> statement-breakpoint
-CREATE INDEX "tasks_project_due_idx" ON "tasks" USING btree ("project_id","due_date");--> statement-breakpoint
-CREATE INDEX "tasks_project_priority_idx" ON "tasks" USING btree ("project_id","priority_rank");--> statement-breakpoint
+CREATE INDEX "tasks_project_created_idx" ON "tasks" USING btree ("project_id","created_at","id");--> statement-breakpoint
+CREATE INDEX "tasks_project_updated_idx" ON "tasks" USING btree ("project_id","updated_at","id");--> statement-breakpoint
+CREATE INDEX "tasks_project_due_idx" ON "tasks" USING btree ("project_id","due_date","id");--> statement-breakpoint
+CREATE INDEX "tasks_project_due_desc_idx" ON "tasks" USING btree ("project_id","due_date" DESC NULLS LAST,"id" DESC NULLS FIRST);--> statement-breakpoint
+CREATE INDEX "tasks_project_priority_idx" ON "tasks" USING btree ("project_id","priority_rank","id");--> statement-breakpoint
+CREATE INDEX "tasks_project_title_idx" ON "tasks" USING btree ("project_id",lower("title"),"id");--> statement-breakpoint
 CREATE INDEX "tasks_assignee_status_idx" ON "tasks" USING btree ("assignee_id","status");--> statement-breakpoint
 CREATE INDEX "tasks_labels_idx" ON "tasks" USING gin ("labels");

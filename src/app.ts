@@ -10,7 +10,8 @@ import { systemRoutes } from './modules/system'
 import { authPlugin } from './plugins/auth'
 import { DOCS_PATH, docsPlugin, SPEC_PATH } from './plugins/docs'
 import { DOCS_CSP, httpPlugin } from './plugins/http'
-import { addErrorResponses } from './plugins/openapi-errors'
+import { idempotencyPlugin } from './plugins/idempotency'
+import { addErrorResponses, fillRequestBodies, type RouteInfo } from './plugins/openapi-errors'
 
 export const API_PREFIX = '/api/v1'
 
@@ -18,9 +19,16 @@ export const API_PREFIX = '/api/v1'
 export function createApp(deps: AppDeps) {
   const { settings, database, logger } = deps
   const jwt = createJwt(settings.SECRET_KEY, settings.JWT_ALGORITHM)
-  const auth = authPlugin(createAuthenticator(database.db, jwt, logger))
+  // Idempotency-Key needs the caller before the handler; it shares its token lookup with the guard
+  const idempotency = idempotencyPlugin({
+    db: database.db,
+    authenticate: createAuthenticator(database.db, jwt, logger),
+    logger,
+  })
+  const auth = authPlugin(idempotency.authenticate)
   const origins = corsOrigins(settings)
 
+  let listRoutes!: () => RouteInfo[]
   const app = new Elysia({ normalize: false })
     .use(httpPlugin({ settings, logger }))
     .use(
@@ -37,13 +45,16 @@ export function createApp(deps: AppDeps) {
       if (new URL(request.url).pathname === DOCS_PATH) set.headers['content-security-policy'] = DOCS_CSP
     })
     .onAfterHandle({ as: 'global' }, ({ path, response }) => {
-      if (path === SPEC_PATH && response && typeof response === 'object') return addErrorResponses(response)
+      if (path === SPEC_PATH && response && typeof response === 'object')
+        return addErrorResponses(fillRequestBodies(response, listRoutes()))
     })
+    .use(idempotency.plugin)
     .use(docsPlugin({ uiEnabled: settings.DOCS_ENABLED }))
     .use(systemRoutes(deps))
     .group(API_PREFIX, (api) =>
       api.use(identityModule({ ...deps, auth, jwt })).use(projectsModule({ ...deps, auth })),
     )
+  listRoutes = () => app.routes as RouteInfo[]
   return app
 }
 

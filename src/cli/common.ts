@@ -20,18 +20,33 @@ export interface CliIO {
   prompt?: (question: string, hidden?: boolean) => Promise<string | null>
 }
 
-/** Reads a line from the terminal; with `hidden`, keystrokes are not echoed. Null without a TTY. */
-export function terminalPrompt(question: string, hidden = false): Promise<string | null> {
-  const stdin = process.stdin
-  if (!stdin.isTTY) return Promise.resolve(null)
-  process.stderr.write(question)
+/** The parts of a TTY stream the prompt uses (process.stdin, or a fake in tests). */
+export interface PromptInput {
+  isTTY?: boolean
+  setRawMode(raw: boolean): unknown
+  setEncoding(enc: 'utf8'): unknown
+  resume(): unknown
+  pause(): unknown
+  on(event: 'data', fn: (chunk: string) => void): unknown
+  off(event: 'data', fn: (chunk: string) => void): unknown
+}
+
+/** Reads a line from the terminal; with `hidden`, keystrokes are not echoed. Null without a TTY or on Ctrl-C/D. */
+export function terminalPrompt(
+  question: string,
+  hidden = false,
+  input: PromptInput = process.stdin,
+  echo: (s: string) => unknown = (s) => process.stderr.write(s),
+): Promise<string | null> {
+  if (!input.isTTY) return Promise.resolve(null)
+  echo(question)
   return new Promise((resolve) => {
     let line = ''
     const finish = (value: string | null) => {
-      stdin.off('data', onData)
-      stdin.setRawMode(false)
-      stdin.pause()
-      process.stderr.write('\n')
+      input.off('data', onData)
+      input.setRawMode(false)
+      input.pause()
+      echo('\n')
       resolve(value)
     }
     const onData = (chunk: string) => {
@@ -41,14 +56,14 @@ export function terminalPrompt(question: string, hidden = false): Promise<string
         if (ch === '\u007f' || ch === '\b') line = line.slice(0, -1)
         else {
           line += ch
-          if (!hidden) process.stderr.write(ch)
+          if (!hidden) echo(ch)
         }
       }
     }
-    stdin.setRawMode(true)
-    stdin.setEncoding('utf8')
-    stdin.resume()
-    stdin.on('data', onData)
+    input.setRawMode(true)
+    input.setEncoding('utf8')
+    input.resume()
+    input.on('data', onData)
   })
 }
 
@@ -56,7 +71,7 @@ export const processIO: CliIO = {
   env: process.env,
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
-  prompt: terminalPrompt,
+  prompt: (question, hidden) => terminalPrompt(question, hidden),
 }
 
 /** Validated settings, or exit code 2 with one line per bad value. */

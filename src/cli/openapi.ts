@@ -7,12 +7,12 @@ import { type CliIO, settingsOrExit } from './common'
  * Building the routes runs no query: this stand-in lets modules hold references to `db` while
  * refusing any actual call, so printing the document opens and locks nothing.
  */
-function inert(path: string): never {
-  return new Proxy(() => {}, {
+export function inert(path: string): never {
+  const refuse = () => {
+    throw new Error(`the openapi command has no database (called ${path})`)
+  }
+  return new Proxy(refuse, {
     get: (_t, prop) => (prop === 'then' ? undefined : inert(`${path}.${String(prop)}`)),
-    apply: () => {
-      throw new Error(`the openapi command has no database (called ${path})`)
-    },
   }) as never
 }
 const noDatabase: Database = inert('database')

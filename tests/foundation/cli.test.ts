@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type CliIO, runCli, usage } from '../../src/cli'
-import { startServer } from '../../src/cli/serve'
+import { serveCommand, startServer } from '../../src/cli/serve'
 import { VERSION } from '../../src/lib/version'
 import { TEST_SECRET } from '../helpers/app'
 
@@ -71,10 +71,38 @@ describe('taskbase CLI', () => {
   })
 })
 
+describe('migrate and healthcheck', () => {
+  test('migrate applies the embedded migrations once, then reports the database up to date', async () => {
+    const dir = tmp()
+    const a = io({ DATA_DIR: dir, DATABASE_URL: '' })
+    expect(await runCli(['migrate'], a.cli)).toBe(0)
+    expect(a.out()).toStartWith('applied ')
+    const b = io({ DATA_DIR: dir, DATABASE_URL: '' })
+    expect(await runCli(['migrate'], b.cli)).toBe(0)
+    expect(b.out()).toBe('database is up to date\n')
+  })
+
+  test('healthcheck exits 1 when /health answers anything but 200', async () => {
+    const server = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch: () => new Response('no', { status: 503 }),
+    })
+    try {
+      const c = io({ PORT: String(server.port), HOST: '0.0.0.0' })
+      expect(await runCli(['healthcheck'], c.cli)).toBe(1)
+      expect(c.err()).toContain('answered 503')
+    } finally {
+      server.stop(true)
+    }
+  })
+})
+
 describe('serve', () => {
   test('starts on the embedded database, serves, and drains in-flight requests on shutdown', async () => {
     const dir = tmp()
-    const env = { DATA_DIR: dir, SECRET_KEY: TEST_SECRET, LOG_LEVEL: 'error', HOST: '127.0.0.1', PORT: '0' }
+    // no SECRET_KEY: development generates one and keeps it in DATA_DIR
+    const env = { DATA_DIR: dir, LOG_LEVEL: 'error', HOST: '127.0.0.1', PORT: '0' }
     const server = await startServer({ env, stdout: () => {}, stderr: () => {} })
     expect((await fetch(`${server.url}/health`)).status).toBe(200)
     expect((await fetch(`${server.url}/ready`)).status).toBe(200)
@@ -88,7 +116,7 @@ describe('serve', () => {
         c.close()
       },
     })
-    const inflight = fetch(`${server.url}/api/v1/nothing-here`, {
+    const inflight = fetch(`${server.url}/api/v1/auth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body,
@@ -96,10 +124,64 @@ describe('serve', () => {
     await Bun.sleep(100)
     const stopping = server.shutdown('test')
     const res = await inflight
-    expect(res.status).toBe(404)
+    expect(res.status).toBe(422) // the body was read in full and validated after shutdown began
     await stopping
     await server.closed
     expect(fetch(`${server.url}/health`)).rejects.toThrow()
+    expect(await Bun.file(join(dir, 'secret_key')).exists()).toBe(true)
+
+    // again on the same data dir, with a shutdown timeout shorter than a slow request
+    const again = await startServer({
+      env: { ...env, SHUTDOWN_TIMEOUT_MS: '50' },
+      stdout: () => {},
+      stderr: () => {},
+    })
+    const slow = fetch(`${again.url}/api/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new ReadableStream({
+        async start(c) {
+          c.enqueue(new TextEncoder().encode('{"a":'))
+          await Bun.sleep(2000)
+          c.close()
+        },
+      }),
+    }).then(
+      (r) => r.status,
+      () => 'cut',
+    )
+    await Bun.sleep(100)
+    const t0 = performance.now()
+    await again.shutdown('test')
+    expect(performance.now() - t0).toBeLessThan(1500)
+    expect(await slow).toBe('cut')
+  })
+
+  test('serveCommand runs until SIGTERM and returns 0', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000)
+    const done = serveCommand({
+      env: {
+        DATA_DIR: tmp(),
+        DATABASE_URL: '',
+        SECRET_KEY: TEST_SECRET,
+        LOG_LEVEL: 'error',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+      },
+      stdout: () => {},
+      stderr: () => {},
+    })
+    let up = false
+    for (let i = 0; i < 200 && !up; i++) {
+      await Bun.sleep(50)
+      up = await fetch(`http://127.0.0.1:${port}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    }
+    expect(up).toBe(true)
+    process.emit('SIGTERM')
+    expect(await done).toBe(0)
   })
 
   test('the process exits 0 on SIGTERM; healthcheck sees it up, then down; data dir is reused', async () => {

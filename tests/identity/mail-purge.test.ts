@@ -3,11 +3,12 @@ import type { AddressInfo } from 'node:net'
 import { eq, sql } from 'drizzle-orm'
 import { SMTPServer } from 'smtp-server'
 import { oneTimeTokens, sessions } from '../../src/db/schema'
+import { parseIfMatch } from '../../src/lib/etag'
 import { memoryLogger } from '../../src/lib/logger'
 import { createMailer, logMailer, type Mailer, sendInBackground, type smtpMailer } from '../../src/lib/mailer'
+import { uniqueViolation } from '../../src/lib/pg-errors'
 import { createPasswordHasher, Semaphore } from '../../src/modules/auth/password'
 import { startPurgeTimer } from '../../src/modules/identity'
-import { expectedVersions, uniqueViolation } from '../../src/modules/identity/context'
 import { purgeExpired } from '../../src/modules/identity/sessions-service'
 import { createTestApp, createUser, expectProblem } from '../helpers/app'
 import { account, identityApp, register } from './helpers'
@@ -221,10 +222,10 @@ describe('helpers', () => {
   })
 
   test('If-Match parsing', () => {
-    expect(expectedVersions(undefined)).toBeUndefined()
-    expect(expectedVersions('*')).toBeUndefined()
-    expect(expectedVersions('"3", W/"4"')).toEqual([3, 4])
-    expect(() => expectedVersions('nope')).toThrow()
+    expect(parseIfMatch(undefined)).toBeNull()
+    expect(parseIfMatch('*')).toBeNull()
+    expect(parseIfMatch('"3", W/"4"')).toEqual([3, 4])
+    expect(parseIfMatch('nope')).toEqual([])
   })
 
   test('mail failure paths do not leak through the API either', async () => {

@@ -2,9 +2,10 @@ import { Elysia, t } from 'elysia'
 import type { UserRole } from '../../db/schema'
 import type { IdentityDeps } from '../../deps'
 import { conflict, forbidden, notFound } from '../../lib/errors'
+import { etagOf, parseIfMatch } from '../../lib/etag'
 import { pageOf, toPage } from '../../lib/pagination'
 import type { AuthUser } from '../auth/principal'
-import { API_PREFIX_PATH, etag, expectedVersions, type IdentityContext, isUuid } from './context'
+import { API_PREFIX_PATH, type IdentityContext, isUuid } from './context'
 import { IdentityModel, IdParams, normalizeBody, toPublicUser, UserPublic } from './model'
 import { createAccount, deleteUser, getUser, listUsers, updateUser } from './users-service'
 
@@ -67,7 +68,7 @@ export const adminRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         })
         set.status = 201
         set.headers.location = `${API_PREFIX_PATH}/users/${user.id}`
-        set.headers.etag = etag(user.version)
+        set.headers.etag = etagOf(user.version)
         return toPublicUser(user)
       },
       {
@@ -83,7 +84,7 @@ export const adminRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
       '/:id',
       async ({ params, set }) => {
         const user = await target(ctx, params.id)
-        set.headers.etag = etag(user.version)
+        set.headers.etag = etagOf(user.version)
         return toPublicUser(user)
       },
       {
@@ -108,9 +109,9 @@ export const adminRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
           ctx.db,
           current.id,
           { email: body.email, fullName: body.full_name, role: body.role, isActive: body.is_active },
-          expectedVersions(headers['if-match']),
+          parseIfMatch(headers['if-match']) ?? undefined,
         )
-        set.headers.etag = etag(user.version)
+        set.headers.etag = etagOf(user.version)
         return toPublicUser(user)
       },
       {
@@ -131,7 +132,7 @@ export const adminRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
       async ({ principal, params, headers, set }) => {
         const user = await target(ctx, params.id)
         if (user.id === principal.user.id) throw conflict('You cannot delete your own account here')
-        await deleteUser(ctx.db, user.id, expectedVersions(headers['if-match']))
+        await deleteUser(ctx.db, user.id, parseIfMatch(headers['if-match']) ?? undefined)
         set.status = 204
       },
       {

@@ -1,6 +1,6 @@
 import type { Settings } from '../../config'
 import type { Db } from '../../db/client'
-import { fieldError, preconditionFailed, validationFailed } from '../../lib/errors'
+import { fieldError, validationFailed } from '../../lib/errors'
 import type { Logger } from '../../lib/logger'
 import type { Mailer } from '../../lib/mailer'
 import type { RateLimiter } from '../../lib/rate-limit'
@@ -18,40 +18,8 @@ export interface IdentityContext {
   limiter: RateLimiter
 }
 
-/**
- * The constraint name of a unique violation (SQLSTATE 23505), or null for any other error.
- * Drizzle wraps driver errors in DrizzleQueryError with the original as `cause`; postgres.js calls
- * the constraint `constraint_name`, PGlite `constraint`.
- */
-export function uniqueViolation(error: unknown): string | null {
-  let e: unknown = error
-  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
-    const o = e as { code?: unknown; constraint_name?: unknown; constraint?: unknown; cause?: unknown }
-    if (o.code === '23505') return String(o.constraint_name ?? o.constraint ?? 'unique')
-    e = o.cause
-  }
-  return null
-}
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export const isUuid = (id: string) => UUID.test(id)
-
-/**
- * The versions an `If-Match` header accepts: undefined when absent or `*` (last write wins).
- * A header naming no version of ours can never match, so it is a 412 right away.
- */
-export function expectedVersions(header: string | undefined | null): number[] | undefined {
-  if (!header || header.trim() === '*') return undefined
-  const versions = header
-    .split(',')
-    .map((tag) => tag.trim().match(/^(?:W\/)?"(\d{1,9})"$/)?.[1])
-    .filter((v): v is string => v !== undefined)
-    .map(Number)
-  if (!versions.length) throw preconditionFailed()
-  return versions
-}
-
-export const etag = (version: number) => `"${version}"`
 
 /** A date-time in the future, or a 422 on `field`. */
 export function futureDate(value: string, field: string): Date {

@@ -1,7 +1,8 @@
 import { Elysia, t } from 'elysia'
 import type { IdentityDeps } from '../../deps'
 import { forbidden, notFound } from '../../lib/errors'
-import { API_PREFIX_PATH, etag, expectedVersions, futureDate, type IdentityContext, isUuid } from './context'
+import { etagOf, parseIfMatch } from '../../lib/etag'
+import { API_PREFIX_PATH, futureDate, type IdentityContext, isUuid } from './context'
 import {
   ApiTokenCreated,
   ApiTokenPublic,
@@ -28,7 +29,7 @@ export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
     .get(
       '',
       ({ principal, set }) => {
-        set.headers.etag = etag(principal.user.version)
+        set.headers.etag = etagOf(principal.user.version)
         return toPublicUser(principal.user)
       },
       { auth: true, response: { 200: UserPublic }, detail: doc('My profile') },
@@ -40,9 +41,9 @@ export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
           ctx.db,
           principal.user.id,
           { email: body.email, username: body.username, fullName: body.full_name },
-          expectedVersions(headers['if-match']),
+          parseIfMatch(headers['if-match']) ?? undefined,
         )
-        set.headers.etag = etag(user.version)
+        set.headers.etag = etagOf(user.version)
         return toPublicUser(user)
       },
       {

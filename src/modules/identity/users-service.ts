@@ -3,9 +3,10 @@ import type { Db } from '../../db/client'
 import { sessions, type UserRole, users } from '../../db/schema'
 import { conflict, fieldError, notFound, preconditionFailed, validationFailed } from '../../lib/errors'
 import { type Page, parseSort } from '../../lib/pagination'
+import { uniqueViolation } from '../../lib/pg-errors'
 import { passwordProblems } from '../auth/password'
 import { type AuthUser, userColumns } from '../auth/principal'
-import { type IdentityContext, uniqueViolation } from './context'
+import type { IdentityContext } from './context'
 
 export interface NewAccount {
   email: string

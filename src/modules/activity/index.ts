@@ -1,0 +1,27 @@
+import { Elysia } from 'elysia'
+import type { ModuleDeps } from '../../deps'
+import { toPage } from '../../lib/pagination'
+import { ProjectModel } from '../projects/model'
+import { listActivity } from './service'
+
+/** GET /projects/{id}/activity: the project's event feed, newest first. */
+export const activityRoutes = ({ auth, database }: ModuleDeps) =>
+  new Elysia({ name: 'activity' })
+    .use(auth)
+    .get(
+      '/projects/:id/activity',
+      ({ principal, params, query }) =>
+        listActivity(database.db, principal.user.id, params.id, toPage(query)),
+      {
+        auth: true,
+        params: ProjectModel.params,
+        query: ProjectModel.pageQuery,
+        response: ProjectModel.eventList,
+        detail: {
+          tags: ['Projects'],
+          summary: 'Project activity',
+          description:
+            'Events of the project, newest first. `data` is the resource after the change (before it, for deletions); updates add `data.changes: {field: [old, new]}`.',
+        },
+      },
+    )

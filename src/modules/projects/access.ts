@@ -1,0 +1,49 @@
+import { and, eq, isNull, type SQL } from 'drizzle-orm'
+import type { Db } from '../../db/client'
+import { type ProjectRole, projectMembers, projects } from '../../db/schema'
+import { forbidden, notFound } from '../../lib/errors'
+
+export type ProjectRow = typeof projects.$inferSelect
+
+export interface ProjectAccess {
+  project: ProjectRow
+  role: ProjectRole
+}
+
+const RANK: Record<ProjectRole, number> = { viewer: 0, editor: 1, owner: 2 }
+
+/** True when `role` is at least `min`. */
+export const hasRole = (role: ProjectRole, min: ProjectRole) => RANK[role] >= RANK[min]
+
+/** 403 unless the caller's project role is at least `min` (they can see the project, so no 404 here). */
+export function requireRole(role: ProjectRole, min: ProjectRole, what = 'do this'): void {
+  if (!hasRole(role, min))
+    throw forbidden(`Only a project ${min}${min === 'owner' ? '' : ' or above'} may ${what}`)
+}
+
+/**
+ * The project with the caller's role, in one query. Non-members and soft-deleted projects are a
+ * 404 (no existence leak). `lock` takes a row lock on the project (inside a transaction).
+ */
+export async function projectAccess(
+  db: Db,
+  projectId: string,
+  userId: string,
+  opts: { lock?: boolean; where?: SQL } = {},
+): Promise<ProjectAccess> {
+  const q = db
+    .select({ project: projects, role: projectMembers.role })
+    .from(projects)
+    .innerJoin(
+      projectMembers,
+      and(eq(projectMembers.projectId, projects.id), eq(projectMembers.userId, userId)),
+    )
+    .where(and(eq(projects.id, projectId), opts.where ?? isNull(projects.deletedAt)))
+    .limit(1)
+  const [row] = opts.lock ? await q.for('update', { of: projects }) : await q
+  if (!row) throw notFound('Project')
+  return row
+}
+
+/** An ILIKE pattern matching `text` literally anywhere: `%`, `_` and backslashes in it are escaped. */
+export const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`

@@ -1,0 +1,95 @@
+import { asc, desc, eq, gt, ilike, inArray, isNull, lt, notInArray, or, type SQL, sql } from 'drizzle-orm'
+import { TASK_PRIORITIES, TASK_STATUSES, type TaskPriority, type TaskStatus, tasks } from '../../db/schema'
+import { fieldError, validationFailed } from '../../lib/errors'
+import { parseSort } from '../../lib/pagination'
+import { likePattern } from '../projects/access'
+import { TASK_SORTS, type TaskFilters } from './model'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const CLOSED: TaskStatus[] = ['done', 'canceled']
+
+const invalid = (field: string, message: string) =>
+  validationFailed([fieldError(field, message)], 'Query parameters are invalid')
+
+/** A real calendar date in YYYY-MM-DD (2026-02-30 is not). */
+export function isRealDate(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s)
+  if (!m) return false
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])))
+  return d.toISOString().slice(0, 10) === s
+}
+
+/** Today's date in UTC: due dates are plain dates compared against the UTC calendar. */
+export const todayUtc = () => new Date().toISOString().slice(0, 10)
+
+function list<T extends string>(raw: string, allowed: readonly T[], field: string): T[] {
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  if (!items.length) throw invalid(field, `must be a comma list of ${allowed.join(', ')}`)
+  for (const i of items)
+    if (!allowed.includes(i as T))
+      throw invalid(field, `unknown value "${i.slice(0, 30)}"; allowed: ${allowed.join(', ')}`)
+  return items as T[]
+}
+
+/** WHERE conditions for the task filters of API.md; invalid values are a 422. */
+export function taskFilters(q: TaskFilters, userId: string): SQL[] {
+  const out: SQL[] = []
+  if (q.status !== undefined) out.push(inArray(tasks.status, list(q.status, TASK_STATUSES, 'status')))
+  if (q.priority !== undefined)
+    out.push(inArray(tasks.priority, list<TaskPriority>(q.priority, TASK_PRIORITIES, 'priority')))
+  if (q.assignee_id !== undefined) {
+    const a = q.assignee_id.trim()
+    if (a === 'me') out.push(eq(tasks.assigneeId, userId))
+    else if (a === 'none') out.push(isNull(tasks.assigneeId))
+    else if (UUID.test(a)) out.push(eq(tasks.assigneeId, a.toLowerCase()))
+    else throw invalid('assignee_id', 'must be me, none or a user id')
+  }
+  if (q.label !== undefined) out.push(sql`${tasks.labels} @> array[${q.label}]::text[]`)
+  for (const [field, op] of [
+    ['due_before', lt],
+    ['due_after', gt],
+  ] as const) {
+    const v = q[field]
+    if (v === undefined) continue
+    if (!isRealDate(v)) throw invalid(field, 'must be a real date YYYY-MM-DD')
+    out.push(op(tasks.dueDate, v))
+  }
+  if (q.overdue === 'true') out.push(lt(tasks.dueDate, todayUtc()), notInArray(tasks.status, CLOSED))
+  else if (q.overdue === 'false')
+    out.push(
+      or(isNull(tasks.dueDate), sql`${tasks.dueDate} >= ${todayUtc()}`, inArray(tasks.status, CLOSED))!,
+    )
+  if (q.search?.trim()) {
+    const pattern = likePattern(q.search.trim())
+    out.push(or(ilike(tasks.title, pattern), ilike(tasks.description, pattern))!)
+  }
+  return out
+}
+
+const SORT_COLUMNS = {
+  number: tasks.number,
+  created_at: tasks.createdAt,
+  updated_at: tasks.updatedAt,
+  due_date: tasks.dueDate,
+  priority: tasks.priorityRank,
+  title: sql`lower(${tasks.title})`,
+} as const
+
+/**
+ * ORDER BY for `sort` (default `number`), always ending with the unique id so pages never overlap.
+ * The id follows the direction of the last key, so (project_id, key, id) indexes serve both ways.
+ */
+export function taskOrder(raw: string | undefined): SQL[] {
+  const parsed = parseSort(raw, TASK_SORTS)
+  const keys = parsed.length ? parsed : [{ field: 'number' as const, desc: false }]
+  const order = keys.map((k) => {
+    const col = SORT_COLUMNS[k.field]
+    // Tasks without a due date sort last in both directions
+    if (k.field === 'due_date') return k.desc ? sql`${col} desc nulls last` : sql`${col} asc nulls last`
+    return k.desc ? desc(col) : asc(col)
+  })
+  return [...order, keys.at(-1)!.desc ? desc(tasks.id) : asc(tasks.id)]
+}

@@ -1,0 +1,224 @@
+import { and, count, eq, inArray, isNull, sql } from 'drizzle-orm'
+import type { Db } from '../../db/client'
+import { type ProjectRole, projectMembers, projects, tasks } from '../../db/schema'
+import { fieldError, notFound, validationFailed } from '../../lib/errors'
+import { checkIfMatch } from '../../lib/etag'
+import { type Page, pageOf } from '../../lib/pagination'
+import { diff, recordEvent } from '../activity/service'
+import { projectAccess, requireRole } from '../projects/access'
+import { type PublicTask, TASK_EVENT_FIELDS, type TaskRow, toPublicTask } from './mapper'
+import type { TaskCreate, TaskFilters, TaskUpdate } from './model'
+import { isRealDate, taskFilters, taskOrder } from './query'
+
+export interface TaskAccess {
+  task: TaskRow
+  role: ProjectRole
+}
+
+/**
+ * The task with the caller's project role, in one query (task -> live project -> membership).
+ * Tasks of projects the caller is not a member of, or that are deleted, are a 404.
+ */
+export async function taskAccess(db: Db, taskId: string, userId: string, lock = false): Promise<TaskAccess> {
+  const q = db
+    .select({ task: tasks, role: projectMembers.role })
+    .from(tasks)
+    .innerJoin(projects, and(eq(projects.id, tasks.projectId), isNull(projects.deletedAt)))
+    .innerJoin(
+      projectMembers,
+      and(eq(projectMembers.projectId, tasks.projectId), eq(projectMembers.userId, userId)),
+    )
+    .where(eq(tasks.id, taskId))
+    .limit(1)
+  const [row] = lock ? await q.for('update', { of: tasks }) : await q
+  if (!row) throw notFound('Task')
+  return row
+}
+
+function checkDueDate(v: string | null | undefined) {
+  if (v && !isRealDate(v))
+    throw validationFailed(
+      [fieldError('due_date', 'must be a real date YYYY-MM-DD')],
+      'Request body is invalid',
+    )
+}
+
+/** Labels after cleaning: no duplicates, original order. */
+const uniqueLabels = (labels: string[]) => [...new Set(labels)]
+
+async function checkAssignee(tx: Db, projectId: string, assigneeId: string | null | undefined) {
+  if (!assigneeId) return
+  const [m] = await tx
+    .select({ role: projectMembers.role })
+    .from(projectMembers)
+    .where(and(eq(projectMembers.projectId, projectId), eq(projectMembers.userId, assigneeId)))
+    .limit(1)
+  if (!m)
+    throw validationFailed(
+      [fieldError('assignee_id', 'must be a member of the project')],
+      'Request body is invalid',
+    )
+}
+
+export async function createTask(
+  db: Db,
+  userId: string,
+  projectId: string,
+  input: TaskCreate,
+): Promise<PublicTask> {
+  const { role } = await projectAccess(db, projectId, userId)
+  requireRole(role, 'editor', 'create tasks')
+  checkDueDate(input.due_date)
+  return db.transaction(async (tx) => {
+    await checkAssignee(tx, projectId, input.assignee_id)
+    // The row lock taken by this update serializes concurrent creates: numbers never repeat.
+    const [seq] = await tx
+      .update(projects)
+      .set({ taskSeq: sql`${projects.taskSeq} + 1`, taskCount: sql`${projects.taskCount} + 1` })
+      .where(and(eq(projects.id, projectId), isNull(projects.deletedAt)))
+      .returning({ n: projects.taskSeq })
+    if (!seq) throw notFound('Project')
+    const status = input.status ?? 'todo'
+    const [task] = await tx
+      .insert(tasks)
+      .values({
+        projectId,
+        number: seq.n,
+        title: input.title,
+        description: input.description ?? '',
+        status,
+        priority: input.priority ?? 'medium',
+        assigneeId: input.assignee_id ?? null,
+        labels: uniqueLabels(input.labels ?? []),
+        dueDate: input.due_date ?? null,
+        completedAt: status === 'done' ? new Date() : null,
+        createdBy: userId,
+      })
+      .returning()
+    const pub = toPublicTask(task!)
+    await recordEvent(tx, { type: 'task.created', projectId, actorId: userId, data: pub })
+    return pub
+  })
+}
+
+export async function getTask(db: Db, userId: string, taskId: string): Promise<PublicTask> {
+  return toPublicTask((await taskAccess(db, taskId, userId)).task)
+}
+
+export async function updateTask(
+  db: Db,
+  userId: string,
+  taskId: string,
+  input: TaskUpdate,
+  ifMatch?: string | null,
+): Promise<PublicTask> {
+  checkDueDate(input.due_date)
+  return db.transaction(async (tx) => {
+    const { task, role } = await taskAccess(tx, taskId, userId, true)
+    requireRole(role, 'editor', 'change tasks')
+    checkIfMatch(ifMatch, task.version)
+    const patch: Partial<typeof tasks.$inferInsert> = {}
+    if (input.title !== undefined) patch.title = input.title
+    if (input.description !== undefined) patch.description = input.description
+    if (input.priority !== undefined) patch.priority = input.priority
+    if (input.labels !== undefined) patch.labels = uniqueLabels(input.labels)
+    if (input.due_date !== undefined) patch.dueDate = input.due_date
+    if (input.assignee_id !== undefined && input.assignee_id !== task.assigneeId) {
+      await checkAssignee(tx, task.projectId, input.assignee_id)
+      patch.assigneeId = input.assignee_id
+    }
+    if (input.status !== undefined && input.status !== task.status) {
+      patch.status = input.status
+      if (input.status === 'done') patch.completedAt = new Date()
+      else if (task.status === 'done') patch.completedAt = null
+    }
+    const before = toPublicTask(task)
+    const changes = diff(
+      before,
+      { ...before, ...toPublicTask({ ...task, ...patch } as TaskRow) },
+      TASK_EVENT_FIELDS,
+    )
+    if (!Object.keys(changes).length) return before
+    const [after] = await tx
+      .update(tasks)
+      .set({ ...patch, version: sql`${tasks.version} + 1`, updatedAt: sql`now()` })
+      .where(and(eq(tasks.id, taskId), eq(tasks.version, task.version)))
+      .returning()
+    if (!after) throw notFound('Task')
+    const pub = toPublicTask(after)
+    await recordEvent(tx, {
+      type: 'task.updated',
+      projectId: task.projectId,
+      actorId: userId,
+      data: pub,
+      changes,
+    })
+    return pub
+  })
+}
+
+export async function deleteTask(db: Db, userId: string, taskId: string, ifMatch?: string | null) {
+  await db.transaction(async (tx) => {
+    const { task, role } = await taskAccess(tx, taskId, userId, true)
+    requireRole(role, 'editor', 'delete tasks')
+    checkIfMatch(ifMatch, task.version)
+    await tx.delete(tasks).where(eq(tasks.id, taskId))
+    await tx
+      .update(projects)
+      .set({ taskCount: sql`greatest(${projects.taskCount} - 1, 0)` })
+      .where(eq(projects.id, task.projectId))
+    await recordEvent(tx, {
+      type: 'task.deleted',
+      projectId: task.projectId,
+      actorId: userId,
+      data: toPublicTask(task),
+    })
+  })
+}
+
+async function pageTasks(db: Db, where: ReturnType<typeof and>, sort: string | undefined, page: Page) {
+  const order = taskOrder(sort)
+  const [rows, [total]] = await Promise.all([
+    db
+      .select()
+      .from(tasks)
+      .where(where)
+      .orderBy(...order)
+      .limit(page.pageSize)
+      .offset(page.offset),
+    db.select({ n: count() }).from(tasks).where(where),
+  ])
+  return pageOf(rows.map(toPublicTask), total?.n ?? 0, page)
+}
+
+export async function listTasks(
+  db: Db,
+  userId: string,
+  projectId: string,
+  q: TaskFilters & { sort?: string },
+  page: Page,
+) {
+  const where = and(eq(tasks.projectId, projectId), ...taskFilters(q, userId))
+  taskOrder(q.sort)
+  await projectAccess(db, projectId, userId)
+  return pageTasks(db, where, q.sort, page)
+}
+
+/** Projects the user is a member of that are not deleted (a subquery). */
+export const myProjectIds = (db: Db, userId: string) =>
+  db
+    .select({ id: projectMembers.projectId })
+    .from(projectMembers)
+    .innerJoin(projects, and(eq(projects.id, projectMembers.projectId), isNull(projects.deletedAt)))
+    .where(eq(projectMembers.userId, userId))
+
+/** Tasks assigned to me across my live projects, with the task-list filters and sort. */
+export async function listMyTasks(db: Db, userId: string, q: TaskFilters & { sort?: string }, page: Page) {
+  const { assignee_id: _ignored, ...filters } = q
+  const where = and(
+    eq(tasks.assigneeId, userId),
+    inArray(tasks.projectId, myProjectIds(db, userId)),
+    ...taskFilters(filters, userId),
+  )
+  return pageTasks(db, where, q.sort, page)
+}

@@ -1,0 +1,119 @@
+import { describe, expect, test } from 'bun:test'
+import { EventEmitter } from 'node:events'
+import { getTableConfig } from 'drizzle-orm/pg-core'
+import { processIO, terminalPrompt } from '../../src/cli/common'
+import { inert } from '../../src/cli/openapi'
+import * as schema from '../../src/db/schema'
+import { createLogger, memoryLogger } from '../../src/lib/logger'
+import { cleanLine } from '../../src/lib/text'
+
+describe('logger', () => {
+  test('drops lines below the level and serializes errors', () => {
+    const lines: string[] = []
+    const log = createLogger('warn', (l) => lines.push(l))
+    log.debug('d')
+    log.info('i')
+    log.warn('w', { n: 1 })
+    log.error('e', { err: new Error('boom') })
+    expect(lines).toHaveLength(2)
+    const [w, e] = lines.map((l) => JSON.parse(l))
+    expect(w).toMatchObject({ level: 'warn', msg: 'w', n: 1 })
+    expect(e.err).toMatchObject({ name: 'Error', message: 'boom' })
+    expect(typeof e.time).toBe('string')
+  })
+
+  test('memoryLogger keeps every level', () => {
+    const m = memoryLogger()
+    m.logger.debug('a', { err: 'plain' })
+    expect(m.entries()[0]).toMatchObject({ level: 'debug', msg: 'a', err: 'plain' })
+  })
+})
+
+describe('schema', () => {
+  test('every table declares the indexes the lists and the outbox rely on', () => {
+    const indexes = (t: Parameters<typeof getTableConfig>[0]) =>
+      getTableConfig(t).indexes.map((i) => i.config.name)
+    expect(indexes(schema.users)).toEqual(
+      expect.arrayContaining(['users_email_lower_key', 'users_username_lower_key']),
+    )
+    expect(indexes(schema.events)).toEqual(
+      expect.arrayContaining(['events_project_seq_idx', 'events_undispatched_idx']),
+    )
+    expect(indexes(schema.projects)).toEqual(
+      expect.arrayContaining(['projects_slug_key', 'projects_deleted_at_idx']),
+    )
+    expect(indexes(schema.tasks)).toContain('tasks_project_number_key')
+    for (const table of [
+      schema.sessions,
+      schema.refreshTokens,
+      schema.apiTokens,
+      schema.oneTimeTokens,
+      schema.idempotencyKeys,
+      schema.projectMembers,
+      schema.comments,
+    ]) {
+      const config = getTableConfig(table)
+      expect(config.columns.length).toBeGreaterThan(2)
+      for (const fk of config.foreignKeys) expect(fk.reference().foreignTable).toBeDefined()
+    }
+    for (const table of [schema.users, schema.projects, schema.tasks, schema.events])
+      for (const fk of getTableConfig(table).foreignKeys) expect(fk.reference().foreignColumns.length).toBe(1)
+  })
+})
+
+describe('cleanLine', () => {
+  test('strips tags and control characters and trims', () => {
+    expect(cleanLine('  <b>Hi</b> <script>alert(1)</script>there\u0000\n ')).toBe('Hi alert(1)there')
+    expect(cleanLine('<img src=x onerror=alert(1)>')).toBe('')
+  })
+})
+
+class FakeTTY extends EventEmitter {
+  isTTY = true
+  raw: boolean[] = []
+  setRawMode(raw: boolean) {
+    this.raw.push(raw)
+  }
+  setEncoding() {}
+  resume() {}
+  pause() {}
+}
+
+describe('terminalPrompt', () => {
+  test('reads a hidden line with backspace, without echoing it', async () => {
+    const tty = new FakeTTY()
+    const echoed: string[] = []
+    const answer = terminalPrompt('Password: ', true, tty, (s) => echoed.push(s))
+    tty.emit('data', 'abc\u007fd')
+    tty.emit('data', 'e\r')
+    expect(await answer).toBe('abde')
+    expect(echoed.join('')).toBe('Password: \n')
+    expect(tty.raw).toEqual([true, false])
+  })
+
+  test('echoes visible input, and Ctrl-C gives null', async () => {
+    const tty = new FakeTTY()
+    const echoed: string[] = []
+    const answer = terminalPrompt('Name: ', false, tty, (s) => echoed.push(s))
+    tty.emit('data', 'ab\u0003')
+    expect(await answer).toBeNull()
+    expect(echoed.join('')).toBe('Name: ab\n')
+  })
+
+  test('without a TTY there is no prompt', async () => {
+    const tty = new FakeTTY()
+    tty.isTTY = false
+    expect(await terminalPrompt('x', true, tty, () => {})).toBeNull()
+  })
+})
+
+test('the openapi stand-in database refuses any call', () => {
+  const db = inert('database') as unknown as { db: { select: () => unknown } }
+  expect(() => db.db.select()).toThrow('the openapi command has no database (called database.db.select)')
+})
+
+test('the process IO writes to stdout and stderr, and has no prompt without a TTY', async () => {
+  expect(() => processIO.stdout('')).not.toThrow()
+  expect(() => processIO.stderr('')).not.toThrow()
+  if (!process.stdin.isTTY) expect(await processIO.prompt!('unused: ', true)).toBeNull()
+})
