@@ -107,7 +107,11 @@ export const tasks = pgTable(
     index('tasks_project_updated_idx').on(t.projectId, t.updatedAt, t.id),
     index('tasks_project_due_idx').on(t.projectId, t.dueDate, t.id),
     // `sort=-due_date` keeps undated tasks last: descending with nulls last needs its own order
-    index('tasks_project_due_desc_idx').on(t.projectId, t.dueDate.desc().nullsLast(), t.id.desc().nullsFirst()),
+    index('tasks_project_due_desc_idx').on(
+      t.projectId,
+      t.dueDate.desc().nullsLast(),
+      t.id.desc().nullsFirst(),
+    ),
     index('tasks_project_priority_idx').on(t.projectId, t.priorityRank, t.id),
     index('tasks_project_title_idx').on(t.projectId, sql`lower(${t.title})`, t.id),
     index('tasks_assignee_status_idx').on(t.assigneeId, t.status),
