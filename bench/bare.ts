@@ -27,6 +27,39 @@ async function authenticate(req: Request) {
 
 const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : d)
 
+const PROJECT_ACCESS = `select "projects"."id", "projects"."name", "projects"."slug", "projects"."description", "projects"."status", "projects"."owner_id", "projects"."task_seq", "projects"."task_count", "projects"."created_at", "projects"."updated_at", "projects"."version", "projects"."deleted_at", "project_members"."role" from "projects" inner join "project_members" on ("project_members"."project_id" = "projects"."id" and "project_members"."user_id" = $1) where ("projects"."id" = $2 and "projects"."deleted_at" is null) limit $3`
+const TASK_COLS = `"id", "project_id", "number", "title", "description", "status", "priority", "priority_rank", "assignee_id", "labels", "due_date", "completed_at", "created_by", "created_at", "updated_at", "version"`
+const LIST = `select ${TASK_COLS} from "tasks" where "tasks"."project_id" = $1 order by "tasks"."number" asc, "tasks"."id" asc limit $2`
+const COUNT = `select count(*) from "tasks" where "tasks"."project_id" = $1`
+const TASK_ACCESS = `select "tasks"."id", "tasks"."project_id", "tasks"."number", "tasks"."title", "tasks"."description", "tasks"."status", "tasks"."priority", "tasks"."priority_rank", "tasks"."assignee_id", "tasks"."labels", "tasks"."due_date", "tasks"."completed_at", "tasks"."created_by", "tasks"."created_at", "tasks"."updated_at", "tasks"."version", "project_members"."role" from "tasks" inner join "projects" on ("projects"."id" = "tasks"."project_id" and "projects"."deleted_at" is null) inner join "project_members" on ("project_members"."project_id" = "tasks"."project_id" and "project_members"."user_id" = $1) where "tasks"."id" = $2 limit $3`
+const BUMP = `update "projects" set "task_seq" = "projects"."task_seq" + 1, "task_count" = "projects"."task_count" + 1 where ("projects"."id" = $1 and "projects"."deleted_at" is null) returning "task_seq"`
+const INSERT_TASK = `insert into "tasks" ("id", "project_id", "number", "title", "description", "status", "priority", "assignee_id", "labels", "due_date", "completed_at", "created_by", "created_at", "updated_at", "version") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, default, default, default) returning ${TASK_COLS}`
+const INSERT_EVENT = `insert into "events" ("seq", "id", "type", "project_id", "actor_id", "occurred_at", "data", "dispatched_at") values (default, $1, $2, $3, $4, default, $5, default)`
+const PATCH = `update "tasks" set "description" = $1, "updated_at" = now(), "version" = "tasks"."version" + 1 where ("tasks"."id" = $2 and "tasks"."version" = $3) returning ${TASK_COLS}`
+
+const q = (tx: postgres.Sql | postgres.TransactionSql, text: string, params: unknown[]) =>
+  tx.unsafe(text, params as never[], { prepare: true })
+
+function publicTask(t: Record<string, unknown>) {
+  return {
+    id: t.id,
+    project_id: t.project_id,
+    number: t.number,
+    title: t.title,
+    description: t.description,
+    status: t.status,
+    priority: t.priority,
+    assignee_id: t.assignee_id,
+    labels: t.labels,
+    due_date: t.due_date,
+    completed_at: iso(t.completed_at),
+    created_by: t.created_by,
+    created_at: iso(t.created_at),
+    updated_at: iso(t.updated_at),
+    version: t.version,
+  }
+}
+
 const server = Bun.serve({
   port: Number(process.env.PORT ?? 3001),
   hostname: '127.0.0.1',
@@ -35,6 +68,7 @@ const server = Bun.serve({
     if (url.pathname === '/health') return json({ status: 'ok' })
     const user = await authenticate(req)
     if (!user) return json({ status: 401 }, 401)
+    const parts = url.pathname.split('/')
     if (url.pathname === '/api/v1/users/me') {
       return json({
         id: user.id,
@@ -47,6 +81,84 @@ const server = Bun.serve({
         created_at: iso(user.created_at),
         updated_at: iso(user.updated_at),
         version: user.version,
+      })
+    }
+    if (parts[3] === 'projects' && parts[5] === 'tasks') {
+      const projectId = parts[4]!
+      if (req.method === 'GET') {
+        const size = Number(url.searchParams.get('page_size') ?? 20)
+        const [access] = await q(sql, PROJECT_ACCESS, [user.id, projectId, 1])
+        if (!access) return json({ status: 404 }, 404)
+        const [rows, [c]] = await Promise.all([q(sql, LIST, [projectId, size]), q(sql, COUNT, [projectId])])
+        const total = Number(c!.count)
+        return json({
+          items: rows.map(publicTask),
+          total,
+          page: 1,
+          page_size: size,
+          pages: Math.ceil(total / size),
+        })
+      }
+      const body = (await req.json()) as { title: string; priority?: string }
+      const [access] = await q(sql, PROJECT_ACCESS, [user.id, projectId, 1])
+      if (!access || access.role === 'viewer') return json({ status: 404 }, 404)
+      const task = await sql.begin(async (tx) => {
+        const [seq] = await q(tx, BUMP, [projectId])
+        const [t] = await q(tx, INSERT_TASK, [
+          Bun.randomUUIDv7(),
+          projectId,
+          seq!.task_seq,
+          body.title,
+          '',
+          'todo',
+          body.priority ?? 'medium',
+          null,
+          [],
+          null,
+          null,
+          user.id,
+        ])
+        const pub = publicTask(t!)
+        await q(tx, INSERT_EVENT, [Bun.randomUUIDv7(), 'task.created', projectId, user.id, pub])
+        return pub
+      })
+      return new Response(JSON.stringify(task), {
+        status: 201,
+        headers: {
+          'content-type': 'application/json',
+          location: `/api/v1/tasks/${task.id}`,
+          etag: `"${task.version}"`,
+        },
+      })
+    }
+    if (parts[3] === 'tasks' && parts[4]) {
+      const taskId = parts[4]
+      if (req.method === 'GET') {
+        const [t] = await q(sql, TASK_ACCESS, [user.id, taskId, 1])
+        if (!t) return json({ status: 404 }, 404)
+        const pub = publicTask(t)
+        return new Response(JSON.stringify(pub), {
+          headers: { 'content-type': 'application/json', etag: `"${pub.version}"` },
+        })
+      }
+      const body = (await req.json()) as { description: string }
+      const task = await sql.begin(async (tx) => {
+        const [t] = await q(tx, `${TASK_ACCESS} for update of "tasks"`, [user.id, taskId, 1])
+        if (!t) return null
+        const [u] = await q(tx, PATCH, [body.description, taskId, t.version])
+        const pub = publicTask(u!)
+        await q(tx, INSERT_EVENT, [
+          Bun.randomUUIDv7(),
+          'task.updated',
+          u!.project_id,
+          user.id,
+          { ...pub, changes: { description: [t.description, pub.description] } },
+        ])
+        return pub
+      })
+      if (!task) return json({ status: 404 }, 404)
+      return new Response(JSON.stringify(task), {
+        headers: { 'content-type': 'application/json', etag: `"${task.version}"` },
       })
     }
     return json({ status: 404 }, 404)

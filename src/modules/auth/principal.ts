@@ -1,5 +1,6 @@
 import { and, eq, gt, isNull, or, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
+import { prepared } from '../../db/prepared'
 import { apiTokens, sessions, type UserRole, users } from '../../db/schema'
 import { sha256Hex } from '../../lib/crypto'
 import type { Logger } from '../../lib/logger'
@@ -53,9 +54,10 @@ export function createAuthenticator(db: Db, jwt: Jwt, logger: Logger) {
   const touch = (what: string, run: () => Promise<unknown>) =>
     void run().catch((err) => logger.warn(`could not update ${what} last_used_at`, { err: String(err) }))
 
-  return async function authenticate(token: string): Promise<Principal | null> {
-    if (token.startsWith(API_TOKEN_PREFIX)) {
-      const [row] = await db
+  // Built once, on first use: this runs on every authenticated request
+  const byApiToken = () =>
+    prepared(db, 'auth_api_token', (db) =>
+      db
         .select({
           user: userColumns,
           tokenId: apiTokens.id,
@@ -66,11 +68,34 @@ export function createAuthenticator(db: Db, jwt: Jwt, logger: Logger) {
         .innerJoin(users, eq(users.id, apiTokens.userId))
         .where(
           and(
-            eq(apiTokens.tokenHash, sha256Hex(token)),
+            eq(apiTokens.tokenHash, sql.placeholder('hash')),
             or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, sql`now()`)),
           ),
         )
         .limit(1)
+        .prepare('auth_api_token'),
+    )
+  const bySession = () =>
+    prepared(db, 'auth_session', (db) =>
+      db
+        .select({ user: userColumns, lastUsedAt: sessions.lastUsedAt })
+        .from(sessions)
+        .innerJoin(users, eq(users.id, sessions.userId))
+        .where(
+          and(
+            eq(sessions.id, sql.placeholder('sid')),
+            eq(sessions.userId, sql.placeholder('sub')),
+            isNull(sessions.revokedAt),
+            gt(sessions.expiresAt, sql`now()`),
+          ),
+        )
+        .limit(1)
+        .prepare('auth_session'),
+    )
+
+  return async function authenticate(token: string): Promise<Principal | null> {
+    if (token.startsWith(API_TOKEN_PREFIX)) {
+      const [row] = await byApiToken().execute({ hash: sha256Hex(token) })
       if (!row) return null
       if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > TOUCH_EVERY_MS)
         touch('api token', () =>
@@ -79,20 +104,8 @@ export function createAuthenticator(db: Db, jwt: Jwt, logger: Logger) {
       return { user: row.user, via: 'api_token', sessionId: null, tokenId: row.tokenId, scope: row.scope }
     }
     const claims = jwt.verifyAccess(token)
-    if (!claims) return null
-    const [row] = await db
-      .select({ user: userColumns, lastUsedAt: sessions.lastUsedAt })
-      .from(sessions)
-      .innerJoin(users, eq(users.id, sessions.userId))
-      .where(
-        and(
-          eq(sessions.id, claims.sid),
-          eq(sessions.userId, claims.sub),
-          isNull(sessions.revokedAt),
-          gt(sessions.expiresAt, sql`now()`),
-        ),
-      )
-      .limit(1)
+    if (!claims || !UUID.test(claims.sid) || !UUID.test(claims.sub)) return null
+    const [row] = await bySession().execute({ sid: claims.sid, sub: claims.sub })
     if (!row) return null
     if (Date.now() - row.lastUsedAt.getTime() > TOUCH_EVERY_MS)
       touch('session', () =>
@@ -101,5 +114,7 @@ export function createAuthenticator(db: Db, jwt: Jwt, logger: Logger) {
     return { user: row.user, via: 'session', sessionId: claims.sid, tokenId: null, scope: 'write' }
   }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export type Authenticate = ReturnType<typeof createAuthenticator>

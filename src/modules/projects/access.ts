@@ -1,5 +1,6 @@
-import { and, eq, isNull, type SQL } from 'drizzle-orm'
+import { and, eq, isNull, type SQL, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
+import { prepared } from '../../db/prepared'
 import { type ProjectRole, projectMembers, projects } from '../../db/schema'
 import { forbidden, notFound } from '../../lib/errors'
 
@@ -31,6 +32,22 @@ export async function projectAccess(
   userId: string,
   opts: { lock?: boolean; where?: SQL } = {},
 ): Promise<ProjectAccess> {
+  if (!opts.lock && !opts.where) {
+    const [row] = await prepared(db, 'project_access', (db) =>
+      db
+        .select({ project: projects, role: projectMembers.role })
+        .from(projects)
+        .innerJoin(
+          projectMembers,
+          and(eq(projectMembers.projectId, projects.id), eq(projectMembers.userId, sql.placeholder('user'))),
+        )
+        .where(and(eq(projects.id, sql.placeholder('project')), isNull(projects.deletedAt)))
+        .limit(1)
+        .prepare('project_access'),
+    ).execute({ user: userId, project: projectId })
+    if (!row) throw notFound('Project')
+    return row
+  }
   const q = db
     .select({ project: projects, role: projectMembers.role })
     .from(projects)

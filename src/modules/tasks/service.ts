@@ -1,5 +1,6 @@
-import { and, count, eq, inArray, isNull, sql } from 'drizzle-orm'
+import { and, count, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
+import { prepared } from '../../db/prepared'
 import { type ProjectRole, projectMembers, projects, tasks } from '../../db/schema'
 import { fieldError, notFound, validationFailed } from '../../lib/errors'
 import { checkIfMatch } from '../../lib/etag'
@@ -20,6 +21,26 @@ export interface TaskAccess {
  * Tasks of projects the caller is not a member of, or that are deleted, are a 404.
  */
 export async function taskAccess(db: Db, taskId: string, userId: string, lock = false): Promise<TaskAccess> {
+  if (!lock) {
+    const [row] = await prepared(db, 'task_access', (db) =>
+      db
+        .select({ task: tasks, role: projectMembers.role })
+        .from(tasks)
+        .innerJoin(projects, and(eq(projects.id, tasks.projectId), isNull(projects.deletedAt)))
+        .innerJoin(
+          projectMembers,
+          and(
+            eq(projectMembers.projectId, tasks.projectId),
+            eq(projectMembers.userId, sql.placeholder('user')),
+          ),
+        )
+        .where(eq(tasks.id, sql.placeholder('task')))
+        .limit(1)
+        .prepare('task_access'),
+    ).execute({ user: userId, task: taskId })
+    if (!row) throw notFound('Task')
+    return row
+  }
   const q = db
     .select({ task: tasks, role: projectMembers.role })
     .from(tasks)
@@ -198,10 +219,42 @@ export async function listTasks(
   q: TaskFilters & { sort?: string },
   page: Page,
 ) {
-  const where = and(eq(tasks.projectId, projectId), ...taskFilters(q, userId))
-  taskOrder(q.sort)
+  const filters = taskFilters(q, userId)
+  const order = taskOrder(q.sort)
   await projectAccess(db, projectId, userId)
-  return pageTasks(db, where, q.sort, page)
+  // The common shape (no filter, a simple sort) runs prepared; see src/db/prepared.ts
+  if (!filters.length && (q.sort ?? '').split(',').length <= 2)
+    return preparedTaskPage(db, projectId, q.sort, order, page)
+  return pageTasks(db, and(eq(tasks.projectId, projectId), ...filters), q.sort, page)
+}
+
+async function preparedTaskPage(
+  db: Db,
+  projectId: string,
+  sort: string | undefined,
+  order: SQL[],
+  page: Page,
+) {
+  const [rows, [total]] = await Promise.all([
+    prepared(db, `task_page:${sort ?? ''}`, (db) =>
+      db
+        .select()
+        .from(tasks)
+        .where(eq(tasks.projectId, sql.placeholder('project')))
+        .orderBy(...order)
+        .limit(sql.placeholder('limit'))
+        .offset(sql.placeholder('offset'))
+        .prepare('task_page'),
+    ).execute({ project: projectId, limit: page.pageSize, offset: page.offset }),
+    prepared(db, 'task_count', (db) =>
+      db
+        .select({ n: count() })
+        .from(tasks)
+        .where(eq(tasks.projectId, sql.placeholder('project')))
+        .prepare('task_count'),
+    ).execute({ project: projectId }),
+  ])
+  return pageOf(rows.map(toPublicTask), total?.n ?? 0, page)
 }
 
 /** Projects the user is a member of that are not deleted (a subquery). */
