@@ -3,6 +3,10 @@ import { Elysia } from 'elysia'
 import uiCss from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
 import uiJs from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
 import { VERSION } from '../lib/version'
+import { restoreFastFormats } from './formats'
+
+// Must run after @elysiajs/openapi is loaded (imports above are evaluated first)
+restoreFastFormats()
 
 export const DOCS_PATH = '/docs'
 export const SPEC_PATH = '/openapi.json'

@@ -117,3 +117,14 @@ test('the process IO writes to stdout and stderr, and has no prompt without a TT
   expect(() => processIO.stderr('')).not.toThrow()
   if (!process.stdin.isTTY) expect(await processIO.prompt!('unused: ', true)).toBeNull()
 })
+
+test('uuid and email formats use fast checkers, not the Zod-backed ones @elysiajs/openapi installs', async () => {
+  await import('../../src/plugins/docs')
+  const { FormatRegistry } = await import('@sinclair/typebox')
+  const uuid = FormatRegistry.Get('uuid')!
+  expect(uuid('01939a4e-5b6c-7d8e-9f00-112233445566')).toBe(true)
+  expect(uuid('not-a-uuid')).toBe(false)
+  expect(FormatRegistry.Get('email')!('a@b.co')).toBe(true)
+  expect(FormatRegistry.Get('date-time')!('2026-11-22T10:15:00.000Z')).toBe(true)
+  expect(uuid.toString()).not.toContain('string3')
+})
