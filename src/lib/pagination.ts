@@ -1,5 +1,6 @@
 import { t } from 'elysia'
 import { fieldError, validationFailed } from './errors'
+import { Int } from './schema'
 
 /** Query schema pieces every list shares: page >= 1, page_size 1..100 (out of range is a 422). */
 export const pageQuery = {
@@ -32,10 +33,10 @@ export const pageOf = <T>(items: T[], total: number, p: Page) => ({
 export const pageSchema = <S extends Parameters<typeof t.Array>[0]>(item: S) =>
   t.Object({
     items: t.Array(item),
-    total: t.Integer(),
-    page: t.Integer(),
-    page_size: t.Integer(),
-    pages: t.Integer(),
+    total: Int(),
+    page: Int(),
+    page_size: Int(),
+    pages: Int(),
   })
 
 export interface SortKey<F extends string> {

@@ -1,6 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { ModuleDeps } from '../../deps'
 import { pageQuery, pageSchema, toPage } from '../../lib/pagination'
+import { Int } from '../../lib/schema'
 import { created, noContent, withEtag } from '../projects/http'
 import { createComment, deleteComment, getComment, listComments, updateComment } from './service'
 
@@ -17,7 +18,7 @@ export const CommentModel = {
     body: t.String(),
     created_at: Time,
     updated_at: Time,
-    version: t.Integer(),
+    version: Int(),
   }),
   params: t.Object({ id: Uuid }),
   body: t.Object({ body: commentBody }, { additionalProperties: false }),

@@ -1,12 +1,13 @@
 import { Elysia, t } from 'elysia'
 import type { ModuleDeps } from '../../deps'
 import { toPage } from '../../lib/pagination'
+import { Int } from '../../lib/schema'
 import { event } from '../projects/model'
 import { TaskModel } from '../tasks/model'
 import { listMyTasks } from '../tasks/service'
 import { dashboard } from './service'
 
-const count = t.Integer({ minimum: 0 })
+const count = Int({ minimum: 0 })
 
 const DashboardModel = t.Object({
   projects_total: count,

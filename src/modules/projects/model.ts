@@ -1,5 +1,6 @@
 import { t } from 'elysia'
 import { pageQuery, pageSchema } from '../../lib/pagination'
+import { Int } from '../../lib/schema'
 
 const closed = { additionalProperties: false } as const
 const Uuid = t.String({ format: 'uuid' })
@@ -23,10 +24,10 @@ export const project = t.Object({
   status,
   owner_id: Uuid,
   my_role: role,
-  task_count: t.Integer(),
+  task_count: Int(),
   created_at: Time,
   updated_at: Time,
-  version: t.Integer(),
+  version: Int(),
 })
 
 export const trashedProject = t.Composite([project, t.Object({ deleted_at: Time, purge_at: Time })])

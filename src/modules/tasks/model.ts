@@ -1,5 +1,6 @@
 import { t } from 'elysia'
 import { pageQuery, pageSchema } from '../../lib/pagination'
+import { Int } from '../../lib/schema'
 
 const closed = { additionalProperties: false } as const
 const Uuid = t.String({ format: 'uuid' })
@@ -32,7 +33,7 @@ export const TASK_SORTS = ['number', 'created_at', 'updated_at', 'due_date', 'pr
 export const task = t.Object({
   id: Uuid,
   project_id: Uuid,
-  number: t.Integer(),
+  number: Int(),
   title: t.String(),
   description: t.String(),
   status,
@@ -44,7 +45,7 @@ export const task = t.Object({
   created_by: t.Union([Uuid, t.Null()]),
   created_at: Time,
   updated_at: Time,
-  version: t.Integer(),
+  version: Int(),
 })
 
 /** Filters shared by the task list, the export and /users/me/tasks. */
