@@ -36,7 +36,9 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
     reusePort: false,
     // Bun answers oversize bodies with an empty 413 before the app runs: keep its cap above ours,
     // so the app itself rejects them with problem+json.
-    maxRequestBodySize: Math.max(settings.MAX_BODY_BYTES * 2, 16 * 1024 * 1024),
+    // Bodies are never buffered whole: Content-Length over MAX_BODY_BYTES is refused before reading
+    // and chunked ones are cut while streaming, so this outer cap can be generous.
+    maxRequestBodySize: Math.max(settings.MAX_BODY_BYTES * 2, 1024 * 1024 * 1024),
   })
   const server = app.server!
   // background upkeep belongs to the serving process, not to the app (tests build many apps)

@@ -2,10 +2,25 @@ import { t } from 'elysia'
 import { fieldError, validationFailed } from './errors'
 import { Int } from './schema'
 
-/** Query schema pieces every list shares: page >= 1, page_size 1..100 (out of range is a 422). */
+/**
+ * Query schema pieces every list shares: page >= 1, page_size 1..100, whole decimal numbers only
+ * (`0x10`, `1e2`, `1.5` are refused). Out of range is a 422 that names the parameter.
+ */
 export const pageQuery = {
-  page: t.Optional(t.Numeric({ minimum: 1, maximum: 1_000_000, multipleOf: 1, default: 1 })),
-  page_size: t.Optional(t.Numeric({ minimum: 1, maximum: 100, multipleOf: 1, default: 20 })),
+  page: t.Optional(
+    t.String({
+      pattern: '^[1-9][0-9]{0,6}$',
+      error: 'must be a whole number from 1',
+      description: 'Page, from 1 (default 1)',
+    }),
+  ),
+  page_size: t.Optional(
+    t.String({
+      pattern: '^(100|[1-9][0-9]?)$',
+      error: 'must be a whole number from 1 to 100',
+      description: 'Items per page, 1..100 (default 20)',
+    }),
+  ),
   sort: t.Optional(t.String({ maxLength: 200 })),
 }
 
@@ -15,9 +30,9 @@ export interface Page {
   offset: number
 }
 
-export function toPage(q: { page?: number; page_size?: number }): Page {
-  const page = q.page ?? 1
-  const pageSize = q.page_size ?? 20
+export function toPage(q: { page?: string | number; page_size?: string | number }): Page {
+  const page = Number(q.page ?? 1)
+  const pageSize = Number(q.page_size ?? 20)
   return { page, pageSize, offset: (page - 1) * pageSize }
 }
 

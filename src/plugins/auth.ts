@@ -22,22 +22,29 @@ function bearer(headers: Record<string, string | undefined>): string | null {
  * a `read` API token is refused (403) on every method that writes.
  * Project roles are resolved by the projects module on top of `principal`.
  */
+/** The caller of each request, found in transform and handed to handlers by resolve. */
+const principals = new WeakMap<Request, Principal>()
+
 export const authPlugin = (authenticate: Authenticate) =>
   new Elysia({ name: 'auth' })
     .macro('auth', {
       detail: { security: bearerSecurity },
-      // transform runs before validation: unauthenticated callers learn nothing about the schema
-      transform({ headers }) {
-        if (!bearer(headers)) throw unauthorized()
-      },
-      async resolve({ headers, request }): Promise<{ principal: Principal }> {
+      // transform runs before validation: a caller without a valid token learns nothing about the
+      // schema (401 first), and a read token or a deactivated account gets its 403 first too
+      async transform({ headers, request }) {
         const token = bearer(headers)
-        const principal = token ? await authenticate(token) : null
+        if (!token) throw unauthorized()
+        const principal = await authenticate(token)
         if (!principal) throw unauthorized('Invalid, expired or revoked token')
         requestMeta(request).userId = principal.user.id
         if (!principal.user.isActive) throw forbidden('This account is deactivated')
         if (principal.scope === 'read' && !READ_METHODS.has(request.method))
           throw forbidden('This API token has read scope only')
+        principals.set(request, principal)
+      },
+      resolve({ request }): { principal: Principal } {
+        const principal = principals.get(request)
+        if (!principal) throw unauthorized()
         return { principal }
       },
     })

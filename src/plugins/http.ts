@@ -28,8 +28,36 @@ export const DOCS_CSP =
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/
 
-/** Content types a route may accept besides JSON; set per route with `detail['x-accepts']`. */
-const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data'])
+/** Paths that also take a form body (the OAuth2 password grant); everything else is JSON only. */
+export const FORM_PATHS = new Set(['/api/v1/auth/login'])
+const FORM_TYPE = 'application/x-www-form-urlencoded'
+
+/** JSON nested deeper than this is refused before validation walks it (a stack-depth attack). */
+const MAX_JSON_DEPTH = 32
+
+/** PostgreSQL text cannot hold U+0000: refuse it at the door instead of failing in the database. */
+const NUL = '\u0000'
+
+/** One walk over a parsed body: too deep, or a string holding U+0000 (PostgreSQL text cannot). */
+function inspectJson(value: unknown, limit: number): 'too_deep' | 'nul' | null {
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length) {
+    const [v, d] = stack.pop()!
+    if (typeof v === 'string') {
+      if (v.includes(NUL)) return 'nul'
+      continue
+    }
+    if (v === null || typeof v !== 'object') continue
+    if (d >= limit) return 'too_deep'
+    for (const [k, child] of Object.entries(v)) {
+      if (k.includes(NUL)) return 'nul'
+      stack.push([child, d + 1])
+    }
+  }
+  return null
+}
+
+const nulRefused = () => badRequest('NUL characters (U+0000) are not allowed')
 
 export interface HttpDeps {
   settings: Pick<Settings, 'MAX_BODY_BYTES' | 'ENVIRONMENT'>
@@ -86,6 +114,25 @@ function fieldErrors(error: ValidationError): FieldError[] {
   return [...seen.values()]
 }
 
+/**
+ * What the log may say about an unexpected error. Drizzle's message carries the SQL and its
+ * parameters (user input, token hashes, password hashes): log the database's own code and
+ * message from `cause` instead, plus the stack of the original.
+ */
+export function describeError(error: unknown) {
+  const e = error as { name?: string; message?: string; stack?: string; cause?: unknown }
+  const cause = e?.cause as { code?: string; message?: string; severity?: string } | undefined
+  const fromDb = typeof e?.message === 'string' && e.message.startsWith('Failed query:')
+  const firstLine = (m?: string) => (m ?? '').split('\n')[0]
+  return {
+    name: e?.name ?? typeof error,
+    message: fromDb
+      ? `database error${cause?.code ? ` ${cause.code}` : ''}: ${cause?.message ?? 'query failed'}`
+      : firstLine(e?.message),
+    stack: fromDb ? cause && (cause as { stack?: string }).stack : e?.stack,
+  }
+}
+
 const VALIDATION_DETAIL: Record<string, string> = {
   body: 'Request body is invalid',
   query: 'Query parameters are invalid',
@@ -103,13 +150,15 @@ export const httpPlugin = ({ settings, logger }: HttpDeps) =>
       const meta = startRequest(request)
       set.headers['x-request-id'] = meta.id
       Object.assign(set.headers, API_SECURITY_HEADERS)
+      const q = request.url.indexOf('?')
+      if (q !== -1 && /%00/.test(request.url.slice(q))) throw nulRefused()
       if (!BODY_METHODS.has(request.method) || !hasBody(request)) return
       const len = Number(request.headers.get('content-length') ?? '0')
       const type = mediaType(request)
-      const isMultipart = type === 'multipart/form-data'
-      if (!isMultipart && len > settings.MAX_BODY_BYTES) throw payloadTooLarge(settings.MAX_BODY_BYTES)
+      if (len > settings.MAX_BODY_BYTES) throw payloadTooLarge(settings.MAX_BODY_BYTES)
       if (!type) throw unsupportedMediaType('Content-Type is required for a request body')
-      if (!JSON_TYPE.test(type) && !FORM_TYPES.has(type))
+      const path = new URL(request.url).pathname
+      if (!JSON_TYPE.test(type) && !(type === FORM_TYPE && FORM_PATHS.has(path)))
         throw unsupportedMediaType(`Content-Type ${type} is not supported; send application/json`)
     })
     .onParse({ as: 'global' }, async ({ request, contentType }) => {
@@ -117,15 +166,23 @@ export const httpPlugin = ({ settings, logger }: HttpDeps) =>
       if (JSON_TYPE.test(type)) {
         const text = await readLimited(request, settings.MAX_BODY_BYTES)
         if (!text.trim()) return undefined
+        let value: unknown
         try {
-          return JSON.parse(text)
+          value = JSON.parse(text)
         } catch {
           throw badRequest('Request body is not valid JSON', 'malformed_json')
         }
+        const problem = inspectJson(value, MAX_JSON_DEPTH)
+        if (problem === 'too_deep')
+          throw badRequest(`Request body is nested deeper than ${MAX_JSON_DEPTH} levels`, 'malformed_json')
+        if (problem === 'nul') throw nulRefused()
+        return value
       }
       if (type === 'application/x-www-form-urlencoded') {
         const text = await readLimited(request, settings.MAX_BODY_BYTES)
-        return Object.fromEntries(new URLSearchParams(text))
+        const form = Object.fromEntries(new URLSearchParams(text))
+        if (Object.values(form).some((v) => v.includes(NUL))) throw nulRefused()
+        return form
       }
     })
     .onError({ as: 'global' }, ({ code, error, request, path, set }) => {
@@ -162,9 +219,15 @@ export const httpPlugin = ({ settings, logger }: HttpDeps) =>
         // A malformed id in the path names no resource: 404, like any unknown id
         if ((error as ValidationError).type === 'params')
           return respond(new AppError(404, 'not_found', 'Resource not found'))
+        let errors: FieldError[]
+        try {
+          errors = fieldErrors(error as ValidationError)
+        } catch {
+          errors = [] // a pathological value the error walker cannot describe; the status still says it
+        }
         return respond(
           validationFailed(
-            fieldErrors(error as ValidationError),
+            errors,
             VALIDATION_DETAIL[(error as ValidationError).type] ?? 'Request is invalid',
           ),
         )
@@ -183,7 +246,7 @@ export const httpPlugin = ({ settings, logger }: HttpDeps) =>
         request_id: meta.id,
         method: request.method,
         route: meta.route ?? path,
-        err: error,
+        err: describeError(error),
       })
       return respond(new AppError(500, 'internal_error', 'Internal server error'))
     })
