@@ -19,13 +19,8 @@ export const API_PREFIX = '/api/v1'
 export function createApp(deps: AppDeps) {
   const { settings, database, logger } = deps
   const jwt = createJwt(settings.SECRET_KEY, settings.JWT_ALGORITHM)
-  // Idempotency-Key needs the caller before the handler; it shares its token lookup with the guard
-  const idempotency = idempotencyPlugin({
-    db: database.db,
-    authenticate: createAuthenticator(database.db, jwt, logger),
-    logger,
-  })
-  const auth = authPlugin(idempotency.authenticate)
+  const auth = authPlugin(createAuthenticator(database.db, jwt, logger))
+  const idempotency = idempotencyPlugin({ db: database.db, logger })
   const origins = corsOrigins(settings)
 
   let listRoutes!: () => RouteInfo[]
@@ -48,7 +43,7 @@ export function createApp(deps: AppDeps) {
       if (path === SPEC_PATH && response && typeof response === 'object')
         return addErrorResponses(fillRequestBodies(response, listRoutes()))
     })
-    .use(idempotency.plugin)
+    .use(idempotency)
     .use(docsPlugin({ uiEnabled: settings.DOCS_ENABLED }))
     .use(systemRoutes(deps))
     .group(API_PREFIX, (api) =>

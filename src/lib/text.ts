@@ -1,8 +1,21 @@
-/** For single-line free text (name, title, full_name, labels): drop HTML tags, collapse control chars, trim. */
+/** HTML comments (an unterminated one runs to the end) and `<!DOCTYPE ...>` / `<?xml ...?>` declarations. */
+const COMMENT = /<!--[\s\S]*?(?:-->|$)|<[!?][^<>]*>/g
+/** A real start or end tag: `<` then a letter (or `/` and a letter). A lone `<` as in `a < b` is text. */
+const TAG = /<\/?[a-zA-Z][^<>]*>/g
+
+/**
+ * For single-line free text (name, title, full_name, labels): drop HTML tags and comments,
+ * collapse control chars, trim. Stripping repeats until nothing changes, so tags split by
+ * other tags (`<scr<b>ipt>`) do not survive as the outer tag.
+ */
 export function cleanLine(value: string): string {
+  let text = value
+  for (let prev = ''; prev !== text; ) {
+    prev = text
+    text = text.replace(COMMENT, '').replace(TAG, '')
+  }
   return (
-    value
-      .replace(/<[^>]*>?/g, '')
+    text
       // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
       .replace(/[\u0000-\u001f\u007f]+/g, ' ')
       .trim()

@@ -25,6 +25,9 @@ function bearer(headers: Record<string, string | undefined>): string | null {
 /** The caller of each request, found in transform and handed to handlers by resolve. */
 const principals = new WeakMap<Request, Principal>()
 
+/** The authenticated caller of a guarded request (set before validation), or undefined. */
+export const principalOf = (request: Request): Principal | undefined => principals.get(request)
+
 export const authPlugin = (authenticate: Authenticate) =>
   new Elysia({ name: 'auth' })
     .macro('auth', {

@@ -5,7 +5,7 @@ import { idempotencyKeys } from '../db/schema'
 import { sha256Hex } from '../lib/crypto'
 import { badRequest, conflict, fieldError, validationFailed } from '../lib/errors'
 import type { Logger } from '../lib/logger'
-import type { Authenticate, Principal } from '../modules/auth/principal'
+import { principalOf } from './auth'
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000
 const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/
@@ -14,7 +14,6 @@ const REPLAYED_HEADERS = ['content-type', 'location', 'etag'] as const
 interface Claim {
   userId: string
   key: string
-  token: string
   done: boolean
 }
 
@@ -22,10 +21,6 @@ interface Stored {
   status: number
   body: string
   headers: Record<string, string>
-}
-
-function bearer(request: Request): string | null {
-  return request.headers.get('authorization')?.match(/^Bearer[ ]+([^\s]+)\s*$/i)?.[1] ?? null
 }
 
 /** JSON with sorted keys, so `{a,b}` and `{b,a}` are the same request. */
@@ -41,7 +36,6 @@ function canonical(value: unknown): string {
 
 export interface IdempotencyDeps {
   db: Db
-  authenticate: Authenticate
   logger: Logger
 }
 
@@ -54,24 +48,12 @@ export interface IdempotencyDeps {
  * `Idempotency-Replayed: true`; a different request is a 422; a repeat while the first still runs
  * is a 409. Keys live 24 h, per user.
  *
- * The claim has to run before the handler but global hooks run before the auth macro's resolve,
- * so the plugin resolves the principal itself and hands that same lookup to the auth macro through
- * the wrapped `authenticate` it returns: a keyed POST still costs one token lookup. Requests
- * without a valid bearer token (register, login, ...) are not keyed: there is no user to key by.
+ * The guard authenticates in `transform`, before this hook, so the caller is known here without a
+ * second token lookup. Routes without the guard (register, login, ...) are not keyed: there is no
+ * user to key by.
  */
-export function idempotencyPlugin({ db, authenticate, logger }: IdempotencyDeps) {
+export function idempotencyPlugin({ db, logger }: IdempotencyDeps) {
   const claims = new WeakMap<Request, Claim>()
-  const prefetched = new Map<string, Promise<Principal | null>>()
-
-  const sharedAuthenticate: Authenticate = (token) => {
-    const p = prefetched.get(token)
-    if (p) {
-      prefetched.delete(token)
-      return p
-    }
-    return authenticate(token)
-  }
-
   async function claim(userId: string, key: string, requestHash: string): Promise<Stored | 'claimed'> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const [won] = await db
@@ -145,19 +127,14 @@ export function idempotencyPlugin({ db, authenticate, logger }: IdempotencyDeps)
       const key = request.headers.get('idempotency-key')
       if (key === null) return
       if (!KEY_PATTERN.test(key)) throw badRequest('Idempotency-Key must be 1-255 printable ASCII characters')
-      const token = bearer(request)
-      if (!token) return
-      const pending = authenticate(token)
-      prefetched.set(token, pending)
-      const principal = await pending
+      const principal = principalOf(request)
       if (!principal) return
       const hash = sha256Hex(`POST ${path}\n${canonical(body)}`)
       const result = await claim(principal.user.id, key, hash)
       if (result === 'claimed') {
-        claims.set(request, { userId: principal.user.id, key, token, done: false })
+        claims.set(request, { userId: principal.user.id, key, done: false })
         return
       }
-      prefetched.delete(token)
       return new Response(result.status === 204 ? null : result.body, {
         status: result.status,
         headers: { ...result.headers, 'idempotency-replayed': 'true' },
@@ -196,10 +173,8 @@ export function idempotencyPlugin({ db, authenticate, logger }: IdempotencyDeps)
     })
     .onAfterResponse({ as: 'global' }, async ({ request }) => {
       const c = claims.get(request)
-      if (!c) return
-      prefetched.delete(c.token)
-      if (!c.done) await release(c)
+      if (c && !c.done) await release(c)
     })
 
-  return { plugin, authenticate: sharedAuthenticate }
+  return plugin
 }

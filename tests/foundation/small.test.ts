@@ -66,6 +66,26 @@ describe('cleanLine', () => {
     expect(cleanLine('  <b>Hi</b> <script>alert(1)</script>there\u0000\n ')).toBe('Hi alert(1)there')
     expect(cleanLine('<img src=x onerror=alert(1)>')).toBe('')
   })
+
+  test('keeps ordinary text around a lone < or >', () => {
+    expect(cleanLine('x < 5 and y > 3')).toBe('x < 5 and y > 3')
+    expect(cleanLine('a < b')).toBe('a < b')
+    expect(cleanLine('R&D <internal')).toBe('R&D <internal')
+    expect(cleanLine('1<2 & 3>2')).toBe('1<2 & 3>2')
+    expect(cleanLine('<3 you')).toBe('<3 you')
+    expect(cleanLine('a <= b -> c')).toBe('a <= b -> c')
+  })
+
+  test('still removes real tags, comments and XSS payloads', () => {
+    expect(cleanLine('<script>alert(1)</script>')).toBe('alert(1)')
+    expect(cleanLine('<svg/onload=alert(1)>')).toBe('')
+    expect(cleanLine('Hi <IMG SRC=x onerror=alert(1)> there')).toBe('Hi  there')
+    expect(cleanLine('a<!-- hidden <b>x</b> -->b')).toBe('ab')
+    expect(cleanLine('a<!-- unterminated')).toBe('a')
+    expect(cleanLine('<<script>script>alert(1)<</script>/script>')).not.toMatch(/<\/?script/i)
+    expect(cleanLine('<a href="x">link</a>\u0007\ttab')).toBe('link tab')
+    expect(cleanLine('<scr<b>ipt>alert(1)</scr</b>ipt>')).not.toMatch(/<\/?[a-z]/i)
+  })
 })
 
 class FakeTTY extends EventEmitter {

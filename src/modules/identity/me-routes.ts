@@ -2,6 +2,7 @@ import { Elysia, t } from 'elysia'
 import type { IdentityDeps } from '../../deps'
 import { forbidden, notFound } from '../../lib/errors'
 import { etagOf, parseIfMatch } from '../../lib/etag'
+import type { Principal } from '../auth/principal'
 import { API_PREFIX_PATH, futureDate, type IdentityContext, isUuid } from './context'
 import {
   ApiTokenCreated,
@@ -22,6 +23,11 @@ const doc = (summary: string, description?: string) => ({
   ...(description ? { description } : {}),
 })
 
+/** Account-level changes need a login session: a personal API token gets a 403. */
+function requireSession(principal: Principal, detail: string) {
+  if (principal.via !== 'session') throw forbidden(detail)
+}
+
 /** The caller's own profile, password and personal API tokens. */
 export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
   new Elysia({ prefix: '/users/me' })
@@ -37,6 +43,9 @@ export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
     .patch(
       '',
       async ({ principal, body, headers, set }) => {
+        // The email is where password resets go: a leaked API token must not be able to redirect it
+        if (body.email !== undefined && body.email.toLowerCase() !== principal.user.email.toLowerCase())
+          requireSession(principal, 'The email address can only be changed from a login session')
         const user = await updateUser(
           ctx.db,
           principal.user.id,
@@ -51,12 +60,16 @@ export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         transform: normalizeBody,
         body: IdentityModel.updateMe,
         response: { 200: UserPublic },
-        detail: doc('Update my profile', 'A new email address is unverified again. Duplicate → 409.'),
+        detail: doc(
+          'Update my profile',
+          'A new email address is unverified again and can only be set from a login session (an API token gets 403). Duplicate → 409.',
+        ),
       },
     )
     .post(
       '/password',
       async ({ principal, body, set }) => {
+        requireSession(principal, 'The password can only be changed from a login session')
         await changePassword(
           ctx,
           principal.user,
@@ -70,15 +83,17 @@ export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         auth: true,
         body: IdentityModel.changePassword,
         response: { 204: t.Void() },
-        detail: doc('Change my password', 'Ends every other session.'),
+        detail: doc(
+          'Change my password',
+          'Ends every other session. Needs a login session (an API token gets 403).',
+        ),
       },
     )
     .post(
       '/tokens',
       async ({ principal, body, set }) => {
         // A leaked API token must not be able to mint more tokens that outlive its revocation.
-        if (principal.via !== 'session')
-          throw forbidden('API tokens can only be created from a login session')
+        requireSession(principal, 'API tokens can only be created from a login session')
         const expiresAt = body.expires_at ? futureDate(body.expires_at, 'expires_at') : null
         const token = await createApiToken(ctx.db, principal.user.id, {
           name: body.name,
