@@ -26,4 +26,10 @@ export function restoreFastFormats(): void {
     if (check instanceof RegExp) FormatRegistry.Set(name, (v) => check.test(v))
     else if (typeof check === 'function') FormatRegistry.Set(name, check as (v: string) => boolean)
   }
+  // Every response carries several timestamps: one anchored regex instead of regex + Date parsing.
+  // Inputs whose calendar date matters (due_date, expires_at) are checked by their own code.
+  FormatRegistry.Set('date-time', (v) => RFC3339.test(v))
 }
+
+const RFC3339 =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/i
