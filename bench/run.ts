@@ -25,6 +25,18 @@ const dbs = arg('db', 'both') === 'both' ? ['postgres', 'pglite'] : [arg('db', '
 const seconds = Number(arg('seconds', '10'))
 const connections = Number(arg('connections', '64'))
 const sweep = arg('sweep', 'false') === 'true'
+/** Ours and bare run alternately this many times; the table shows medians (the box is noisy). */
+const rounds = Number(arg('rounds', '3'))
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+type Run = Awaited<ReturnType<typeof wrk>>
+const med = (runs: Run[]): Run => ({
+  rps: median(runs.map((r) => r.rps)),
+  p50: median(runs.map((r) => r.p50)),
+  p99: median(runs.map((r) => r.p99)),
+  errors: runs.reduce((n, r) => n + r.errors, 0),
+  requests: runs.reduce((n, r) => n + r.requests, 0),
+})
 
 interface Scenario {
   name: string
@@ -129,8 +141,14 @@ for (const db of dbs) {
     const bare = pg ? await startBare(pg.url) : null
     try {
       for (const s of scenarios) {
-        const ours = await load(app.base, token, s)
-        const ceiling = bare ? await load(bare.base, token, s) : null
+        const oursRuns: Run[] = []
+        const bareRuns: Run[] = []
+        for (let r = 0; r < (bare ? rounds : 1); r++) {
+          oursRuns.push(await load(app.base, token, s))
+          if (bare) bareRuns.push(await load(bare.base, token, s))
+        }
+        const ours = med(oursRuns)
+        const ceiling = bare ? med(bareRuns) : null
         rows.push({
           endpoint: s.name,
           db,
