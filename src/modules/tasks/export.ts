@@ -54,6 +54,7 @@ export async function exportTasks(
   const { project } = await projectAccess(db, projectId, userId)
   const encoder = new TextEncoder()
   let last = 0
+  let batches = 0
   let headerSent = format === 'ndjson'
   const stream = new ReadableStream<Uint8Array>(
     {
@@ -74,6 +75,10 @@ export async function exportTasks(
           if (chunk) controller.enqueue(encoder.encode(chunk))
           const tail = rows.at(-1)
           if (tail) last = tail.number
+          // Each batch leaves its rows and strings behind and Bun's GC collects lazily: a 100k-task
+          // export grew RSS by 60 MiB (a non-blocking Bun.gc(false) hint: still 55). A full
+          // collection every 10k rows holds it at ~33 MiB for a pause of a few ms each time.
+          if (++batches % 20 === 0) Bun.gc(true)
           if (rows.length < EXPORT_BATCH) controller.close()
         } catch (err) {
           logger.error('task export failed', { project_id: projectId, err: String(err) })
