@@ -19,6 +19,16 @@ export function loadMigrations(list = embeddedMigrations): Migration[] {
   }))
 }
 
+export class MigrationDriftError extends Error {
+  constructor(readonly tag: string) {
+    super(
+      `migration ${tag} was changed after it was applied to this database (its hash differs); ` +
+        'restore the original file, or write a new migration instead of editing an applied one',
+    )
+    this.name = 'MigrationDriftError'
+  }
+}
+
 /** Arbitrary constant shared by every Taskbase instance: "taskbase" as an int64. */
 const MIGRATION_LOCK_KEY = 0x7461736b62617365n
 
@@ -27,7 +37,8 @@ const appliedQuery = sql`select hash, created_at from drizzle.__drizzle_migratio
 /**
  * Applies pending migrations in one transaction that first takes a transaction-scoped advisory
  * lock, so instances starting together run them once; the others wait, then find nothing to do.
- * Unlike drizzle's migrate(), every migration not yet recorded runs, even one older than the last.
+ * Unlike drizzle's migrate(), every migration not yet recorded runs, even one older than the last;
+ * one recorded under the same timestamp with another hash was edited after it ran: refused.
  */
 export async function migrate(database: Database, migrations = loadMigrations()): Promise<string[]> {
   const applied: string[] = []
@@ -37,9 +48,12 @@ export async function migrate(database: Database, migrations = loadMigrations())
     await tx.execute(
       sql`create table if not exists drizzle.__drizzle_migrations (id serial primary key, hash text not null, created_at bigint)`,
     )
-    const done = new Set(normalizeRows<{ hash: string }>(await tx.execute(appliedQuery)).map((r) => r.hash))
+    const rows = normalizeRows<{ hash: string; created_at: string | number }>(await tx.execute(appliedQuery))
+    const done = new Set(rows.map((r) => r.hash))
+    const recordedAt = new Set(rows.map((r) => Number(r.created_at)))
     for (const m of migrations) {
       if (done.has(m.hash)) continue
+      if (recordedAt.has(m.createdAt)) throw new MigrationDriftError(m.tag)
       for (const stmt of m.statements) if (stmt.trim()) await tx.execute(sql.raw(stmt))
       await tx.execute(
         sql`insert into drizzle.__drizzle_migrations (hash, created_at) values (${m.hash}, ${m.createdAt})`,

@@ -7,7 +7,7 @@ import postgres from 'postgres'
 import { renderMigrationsModule } from '../../scripts/embed-migrations'
 import { createDatabase } from '../../src/db/client'
 import { acquireDataDirLock, DataDirLockedError } from '../../src/db/lock'
-import { loadMigrations, migrate, pendingMigrations } from '../../src/db/migrate'
+import { loadMigrations, MigrationDriftError, migrate, pendingMigrations } from '../../src/db/migrate'
 import { embeddedMigrations } from '../../src/db/migrations.generated'
 import { postgresServerUrl, testDatabase } from '../helpers/db'
 
@@ -133,5 +133,19 @@ describe.skipIf(!pgUrl)('migrations on PostgreSQL', () => {
       await admin.unsafe(`drop database if exists ${name} with (force)`)
       await admin.end()
     }
+  })
+})
+
+describe('migration drift', () => {
+  test('an applied migration whose file changed is refused with a clear message, and nothing runs', async () => {
+    const database = await testDatabase()
+    const [real] = loadMigrations()
+    const edited = { ...real!, hash: 'edited', statements: ['create table should_not_exist (id int)'] }
+    await expect(migrate(database, [edited])).rejects.toThrow(MigrationDriftError)
+    await expect(migrate(database, [edited])).rejects.toThrow(
+      `migration ${real!.tag} was changed after it was applied`,
+    )
+    const [t] = await database.rows<{ t: string | null }>(sql`select to_regclass('should_not_exist') as t`)
+    expect(t!.t).toBeNull()
   })
 })
