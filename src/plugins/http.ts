@@ -38,26 +38,30 @@ const MAX_JSON_DEPTH = 32
 /** PostgreSQL text cannot hold U+0000: refuse it at the door instead of failing in the database. */
 const NUL = '\u0000'
 
-/** One walk over a parsed body: too deep, or a string holding U+0000 (PostgreSQL text cannot). */
-function inspectJson(value: unknown, limit: number): 'too_deep' | 'nul' | null {
+/**
+ * One walk over a parsed body: too deep, or a string PostgreSQL cannot store — U+0000 (text
+ * refuses it) or a lone UTF-16 surrogate (valid JSON escape, refused by jsonb).
+ */
+function inspectJson(value: unknown, limit: number): 'too_deep' | 'bad_text' | null {
   const stack: [unknown, number][] = [[value, 0]]
   while (stack.length) {
     const [v, d] = stack.pop()!
     if (typeof v === 'string') {
-      if (v.includes(NUL)) return 'nul'
+      if (v.includes(NUL) || !v.isWellFormed()) return 'bad_text'
       continue
     }
     if (v === null || typeof v !== 'object') continue
     if (d >= limit) return 'too_deep'
     for (const [k, child] of Object.entries(v)) {
-      if (k.includes(NUL)) return 'nul'
+      if (k.includes(NUL) || !k.isWellFormed()) return 'bad_text'
       stack.push([child, d + 1])
     }
   }
   return null
 }
 
-const nulRefused = () => badRequest('NUL characters (U+0000) are not allowed')
+const nulRefused = () =>
+  badRequest('Text must be well-formed Unicode without NUL characters (U+0000) or unpaired surrogates')
 
 export interface HttpDeps {
   settings: Pick<Settings, 'MAX_BODY_BYTES' | 'ENVIRONMENT'>
@@ -175,7 +179,7 @@ export const httpPlugin = ({ settings, logger }: HttpDeps) =>
         const problem = inspectJson(value, MAX_JSON_DEPTH)
         if (problem === 'too_deep')
           throw badRequest(`Request body is nested deeper than ${MAX_JSON_DEPTH} levels`, 'malformed_json')
-        if (problem === 'nul') throw nulRefused()
+        if (problem === 'bad_text') throw nulRefused()
         return value
       }
       if (type === 'application/x-www-form-urlencoded') {

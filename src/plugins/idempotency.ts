@@ -168,7 +168,16 @@ export function idempotencyPlugin({ db, logger }: IdempotencyDeps) {
         }
         stored = { status, body: text, headers }
       }
-      if (stored.status >= 500) await release(c)
+      // 5xx: let a retry run. no-store: the body holds a secret shown once (a new API token),
+      // which must not sit in the table for 24 h; the key is released instead of replayable.
+      const noStore = /no-store/i.test(
+        String(
+          responseValue instanceof Response
+            ? responseValue.headers.get('cache-control')
+            : set.headers['cache-control'],
+        ),
+      )
+      if (stored.status >= 500 || noStore) await release(c)
       else await store(c, stored)
     })
     .onAfterResponse({ as: 'global' }, async ({ request }) => {

@@ -107,3 +107,61 @@ describe('describeError', () => {
     expect(describeError('weird').name).toBe('string')
   })
 })
+
+describe('text PostgreSQL cannot store, and secrets the idempotency table must not keep', () => {
+  test('an unpaired surrogate is a 400 on create and update, and changes nothing', async () => {
+    const u = await createUser(ctx)
+    const p = (await ctx.req('POST', '/api/v1/projects', { token: u.token, body: { name: 'Surrogates' } }))
+      .body
+    const task = (
+      await ctx.req('POST', `/api/v1/projects/${p.id}/tasks`, { token: u.token, body: { title: 'ok' } })
+    ).body
+    for (const raw of ['{"title":"\\ud800 hi"}', '{"labels":["\\udfff"]}', '{"description":"x\\ud83d"}']) {
+      const res = await ctx.req('PATCH', `/api/v1/tasks/${task.id}`, { token: u.token, body: raw, raw: true })
+      expectProblem(res, 400, 'bad_request')
+    }
+    const after = await ctx.req('GET', `/api/v1/tasks/${task.id}`, { token: u.token })
+    expect(after.body).toMatchObject({ title: 'ok', version: 1 })
+    // a well-formed pair (an emoji) is fine
+    const emoji = await ctx.req('PATCH', `/api/v1/tasks/${task.id}`, {
+      token: u.token,
+      body: { title: 'ship it \ud83d\ude80' },
+    })
+    expect(emoji.status).toBe(200)
+    expect(emoji.body.title).toBe('ship it 🚀')
+  })
+
+  test('a new API token is never stored for Idempotency-Key replays; the key is released instead', async () => {
+    const u = await createUser(ctx)
+    const key = `tok-${crypto.randomUUID()}`
+    const send = () =>
+      ctx.req('POST', '/api/v1/users/me/tokens', {
+        token: u.token,
+        body: { name: 'ci', scope: 'read' },
+        headers: { 'idempotency-key': key },
+      })
+    const first = await send()
+    expect(first.status).toBe(201)
+    expect(first.headers.get('cache-control')).toBe('no-store')
+    await Bun.sleep(20)
+    const { idempotencyKeys } = await import('../../src/db/schema')
+    const { eq } = await import('drizzle-orm')
+    expect(await ctx.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key))).toHaveLength(0)
+    const second = await send()
+    expect(second.status).toBe(201)
+    expect(second.headers.get('idempotency-replayed')).toBeNull()
+    expect(second.body.token).not.toBe(first.body.token)
+  })
+
+  test('an API token cannot end every session of its user', async () => {
+    const u = await createUser(ctx)
+    const tok = (
+      await ctx.req('POST', '/api/v1/users/me/tokens', {
+        token: u.token,
+        body: { name: 'w', scope: 'write' },
+      })
+    ).body
+    expectProblem(await ctx.req('POST', '/api/v1/auth/logout-all', { token: tok.token }), 403, 'forbidden')
+    expect((await ctx.req('GET', '/api/v1/users/me', { token: u.token })).status).toBe(200)
+  })
+})

@@ -3,7 +3,7 @@ import type { IdentityDeps } from '../../deps'
 import { clientIp } from '../../lib/client-ip'
 import { badRequest, notFound } from '../../lib/errors'
 import type { Limit } from '../../lib/rate-limit'
-import { API_PREFIX_PATH, type IdentityContext, isUuid } from './context'
+import { API_PREFIX_PATH, type IdentityContext, isUuid, requireSession } from './context'
 import {
   Accepted,
   IdentityModel,
@@ -101,10 +101,15 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
     .post(
       '/logout-all',
       async ({ principal, set }) => {
+        requireSession(principal, 'Ending every session needs a login session, not an API token')
         await endSessions(ctx.db, principal.user.id)
         set.status = 204
       },
-      { auth: true, response: { 204: t.Void() }, detail: doc('End every session of mine') },
+      {
+        auth: true,
+        response: { 204: t.Void() },
+        detail: doc('End every session of mine', 'Needs a login session: an API token gets 403.'),
+      },
     )
     .get(
       '/sessions',

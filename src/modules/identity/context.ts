@@ -1,11 +1,12 @@
 import type { Settings } from '../../config'
 import type { Db } from '../../db/client'
-import { fieldError, validationFailed } from '../../lib/errors'
+import { fieldError, forbidden, validationFailed } from '../../lib/errors'
 import type { Logger } from '../../lib/logger'
 import type { Mailer } from '../../lib/mailer'
 import type { RateLimiter } from '../../lib/rate-limit'
 import type { Jwt } from '../auth/jwt'
 import type { PasswordHasher } from '../auth/password'
+import type { Principal } from '../auth/principal'
 
 /** What the identity services work with; built once per app in index.ts. */
 export interface IdentityContext {
@@ -60,3 +61,8 @@ export function futureDate(value: string, field: string): Date {
 
 /** Where the app mounts the API; used for Location headers. */
 export const API_PREFIX_PATH = '/api/v1'
+
+/** Account-level changes need a login session: a personal API token gets a 403. */
+export function requireSession(principal: Principal, detail: string) {
+  if (principal.via !== 'session') throw forbidden(detail)
+}

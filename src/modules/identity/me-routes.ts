@@ -1,9 +1,8 @@
 import { Elysia, t } from 'elysia'
 import type { IdentityDeps } from '../../deps'
-import { forbidden, notFound } from '../../lib/errors'
+import { notFound } from '../../lib/errors'
 import { etagOf, parseIfMatch } from '../../lib/etag'
-import type { Principal } from '../auth/principal'
-import { API_PREFIX_PATH, futureDate, type IdentityContext, isUuid } from './context'
+import { API_PREFIX_PATH, futureDate, type IdentityContext, isUuid, requireSession } from './context'
 import {
   ApiTokenCreated,
   ApiTokenPublic,
@@ -22,11 +21,6 @@ const doc = (summary: string, description?: string) => ({
   summary,
   ...(description ? { description } : {}),
 })
-
-/** Account-level changes need a login session: a personal API token gets a 403. */
-function requireSession(principal: Principal, detail: string) {
-  if (principal.via !== 'session') throw forbidden(detail)
-}
 
 /** The caller's own profile, password and personal API tokens. */
 export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
@@ -102,6 +96,8 @@ export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         })
         set.status = 201
         set.headers.location = `${API_PREFIX_PATH}/users/me/tokens/${token.id}`
+        // the secret is shown once: no cache, and no stored copy for Idempotency-Key replays
+        set.headers['cache-control'] = 'no-store'
         return { ...toPublicToken(token), token: token.token }
       },
       {
