@@ -37,7 +37,7 @@ describe('POST /projects/{id}/tasks', () => {
       .select()
       .from(events)
       .where(and(eq(events.projectId, project.id), eq(events.type, 'task.created')))
-    expect((ev!.data as any).id).toBe(res.body.id)
+    expect(ev!.data).toEqual(res.body) // the whole task, number included, as the client saw it
     const p = await ctx.req('GET', `${API}/projects/${project.id}`, { token: editor.token })
     expect(p.body.task_count).toBe(1)
   })

@@ -1,7 +1,7 @@
 import { and, count, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { prepared } from '../../db/prepared'
-import { type ProjectRole, projectMembers, projects, tasks } from '../../db/schema'
+import { events, type ProjectRole, projectMembers, projects, tasks } from '../../db/schema'
 import { fieldError, notFound, validationFailed } from '../../lib/errors'
 import { checkIfMatch } from '../../lib/etag'
 import { type Page, pageOf } from '../../lib/pagination'
@@ -90,36 +90,64 @@ export async function createTask(
   const { role } = await projectAccess(db, projectId, userId)
   requireRole(role, 'editor', 'create tasks')
   checkDueDate(input.due_date)
-  return db.transaction(async (tx) => {
-    await checkAssignee(tx, projectId, input.assignee_id)
-    // The row lock taken by this update serializes concurrent creates: numbers never repeat.
-    const [seq] = await tx
-      .update(projects)
-      .set({ taskSeq: sql`${projects.taskSeq} + 1`, taskCount: sql`${projects.taskCount} + 1` })
-      .where(and(eq(projects.id, projectId), isNull(projects.deletedAt)))
-      .returning({ n: projects.taskSeq })
-    if (!seq) throw notFound('Project')
-    const status = input.status ?? 'todo'
-    const [task] = await tx
-      .insert(tasks)
-      .values({
-        projectId,
-        number: seq.n,
-        title: input.title,
-        description: input.description ?? '',
-        status,
-        priority: input.priority ?? 'medium',
-        assigneeId: input.assignee_id ?? null,
-        labels: uniqueLabels(input.labels ?? []),
-        dueDate: input.due_date ?? null,
-        completedAt: status === 'done' ? new Date() : null,
-        createdBy: userId,
-      })
-      .returning()
-    const pub = toPublicTask(task!)
-    await recordEvent(tx, { type: 'task.created', projectId, actorId: userId, data: pub })
-    return pub
-  })
+  await checkAssignee(db, projectId, input.assignee_id)
+  const now = new Date()
+  const status = input.status ?? 'todo'
+  const row: TaskRow = {
+    id: Bun.randomUUIDv7(),
+    projectId,
+    number: 0, // set by the database below
+    title: input.title,
+    description: input.description ?? '',
+    status,
+    priority: input.priority ?? 'medium',
+    priorityRank: 0, // generated column, not public
+    assigneeId: input.assignee_id ?? null,
+    labels: uniqueLabels(input.labels ?? []),
+    dueDate: input.due_date ?? null,
+    completedAt: status === 'done' ? now : null,
+    createdBy: userId,
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+  }
+  const pub = toPublicTask(row)
+  // One statement, atomic on its own: bump the project's counter (its row lock serializes
+  // concurrent creates, so numbers never repeat), insert the task, and write its event with the
+  // number filled in. The lock is held for this statement only, not across round trips.
+  const labels = row.labels.length
+    ? sql.join(
+        row.labels.map((l) => sql`${l}`),
+        sql`, `,
+      )
+    : sql``
+  const result = await db.execute<{ number: number }>(sql`
+    with seq as (
+      update ${projects} set task_seq = task_seq + 1, task_count = task_count + 1
+      where id = ${projectId}::uuid and deleted_at is null
+      returning task_seq
+    ), inserted as (
+      insert into ${tasks} (id, project_id, number, title, description, status, priority, assignee_id,
+        labels, due_date, completed_at, created_by, created_at, updated_at, version)
+      select ${row.id}::uuid, ${projectId}::uuid, seq.task_seq, ${row.title}, ${row.description}, ${row.status},
+        ${row.priority}, ${row.assigneeId}::uuid, array[${labels}]::text[], ${row.dueDate}::date,
+        ${row.completedAt?.toISOString() ?? null}::timestamptz, ${userId}::uuid, ${now.toISOString()}::timestamptz,
+        ${now.toISOString()}::timestamptz, 1
+      from seq
+      returning number
+    ), event as (
+      insert into ${events} (id, type, project_id, actor_id, occurred_at, data)
+      select ${Bun.randomUUIDv7()}::uuid, 'task.created', ${projectId}::uuid, ${userId}::uuid,
+        ${now.toISOString()}::timestamptz,
+        jsonb_set(${JSON.stringify(pub)}::jsonb, '{number}', to_jsonb(inserted.number))
+      from inserted
+    )
+    select number from inserted`)
+  const [created] = (Array.isArray(result) ? result : (result as { rows: { number: number }[] }).rows) as {
+    number: number
+  }[]
+  if (!created) throw notFound('Project')
+  return { ...pub, number: Number(created.number) }
 }
 
 export async function getTask(db: Db, userId: string, taskId: string): Promise<PublicTask> {
