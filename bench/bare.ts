@@ -32,8 +32,18 @@ const TASK_COLS = `"id", "project_id", "number", "title", "description", "status
 const LIST = `select ${TASK_COLS} from "tasks" where "tasks"."project_id" = $1 order by "tasks"."number" asc, "tasks"."id" asc limit $2`
 const COUNT = `select count(*) from "tasks" where "tasks"."project_id" = $1`
 const TASK_ACCESS = `select "tasks"."id", "tasks"."project_id", "tasks"."number", "tasks"."title", "tasks"."description", "tasks"."status", "tasks"."priority", "tasks"."priority_rank", "tasks"."assignee_id", "tasks"."labels", "tasks"."due_date", "tasks"."completed_at", "tasks"."created_by", "tasks"."created_at", "tasks"."updated_at", "tasks"."version", "project_members"."role" from "tasks" inner join "projects" on ("projects"."id" = "tasks"."project_id" and "projects"."deleted_at" is null) inner join "project_members" on ("project_members"."project_id" = "tasks"."project_id" and "project_members"."user_id" = $1) where "tasks"."id" = $2 limit $3`
-const BUMP = `update "projects" set "task_seq" = "projects"."task_seq" + 1, "task_count" = "projects"."task_count" + 1 where ("projects"."id" = $1 and "projects"."deleted_at" is null) returning "task_seq"`
-const INSERT_TASK = `insert into "tasks" ("id", "project_id", "number", "title", "description", "status", "priority", "assignee_id", "labels", "due_date", "completed_at", "created_by", "created_at", "updated_at", "version") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, default, default, default) returning ${TASK_COLS}`
+/** The same single statement as createTask in src/modules/tasks/service.ts. */
+const CREATE = `with seq as (
+  update "projects" set task_seq = task_seq + 1, task_count = task_count + 1 where id = $1::uuid and deleted_at is null returning task_seq
+), inserted as (
+  insert into "tasks" (id, project_id, number, title, description, status, priority, assignee_id, labels, due_date, completed_at, created_by, created_at, updated_at, version)
+  select $2::uuid, $1::uuid, seq.task_seq, $3, $4, $5, $6, $7::uuid, array[]::text[], $8::date, $9::timestamptz, $10::uuid, $11::timestamptz, $11::timestamptz, 1 from seq
+  returning number
+), event as (
+  insert into "events" (id, type, project_id, actor_id, occurred_at, data)
+  select $12::uuid, 'task.created', $1::uuid, $10::uuid, $11::timestamptz, jsonb_set($13::jsonb, '{number}', to_jsonb(inserted.number)) from inserted
+)
+select number from inserted`
 const INSERT_EVENT = `insert into "events" ("seq", "id", "type", "project_id", "actor_id", "occurred_at", "data", "dispatched_at") values (default, $1, $2, $3, $4, default, $5, default)`
 const PATCH = `update "tasks" set "description" = $1, "updated_at" = now(), "version" = "tasks"."version" + 1 where ("tasks"."id" = $2 and "tasks"."version" = $3) returning ${TASK_COLS}`
 
@@ -102,26 +112,42 @@ const server = Bun.serve({
       const body = (await req.json()) as { title: string; priority?: string }
       const [access] = await q(sql, PROJECT_ACCESS, [user.id, projectId, 1])
       if (!access || access.role === 'viewer') return json({ status: 404 }, 404)
-      const task = await sql.begin(async (tx) => {
-        const [seq] = await q(tx, BUMP, [projectId])
-        const [t] = await q(tx, INSERT_TASK, [
-          Bun.randomUUIDv7(),
-          projectId,
-          seq!.task_seq,
-          body.title,
-          '',
-          'todo',
-          body.priority ?? 'medium',
-          null,
-          [],
-          null,
-          null,
-          user.id,
-        ])
-        const pub = publicTask(t!)
-        await q(tx, INSERT_EVENT, [Bun.randomUUIDv7(), 'task.created', projectId, user.id, pub])
-        return pub
-      })
+      const now = new Date().toISOString()
+      const id = Bun.randomUUIDv7()
+      const draft = {
+        id,
+        project_id: projectId,
+        number: 0,
+        title: body.title,
+        description: '',
+        status: 'todo',
+        priority: body.priority ?? 'medium',
+        assignee_id: null,
+        labels: [] as string[],
+        due_date: null,
+        completed_at: null,
+        created_by: user.id,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+      }
+      const [row] = await q(sql, CREATE, [
+        projectId,
+        id,
+        draft.title,
+        draft.description,
+        draft.status,
+        draft.priority,
+        null,
+        null,
+        null,
+        user.id,
+        now,
+        Bun.randomUUIDv7(),
+        JSON.stringify(draft),
+      ])
+      if (!row) return json({ status: 404 }, 404)
+      const task = { ...draft, number: Number(row.number) }
       return new Response(JSON.stringify(task), {
         status: 201,
         headers: {
