@@ -116,3 +116,16 @@ describe('loadSettings', () => {
     expect(parseDotenv('=x\nnot a line\nA=1\n\nB = two words ')).toEqual({ A: '1', B: 'two words' })
   })
 })
+
+test('PASSWORD_HASH_CONCURRENCY 0 (the default) leaves one core to requests, between 1 and 4', async () => {
+  const { autoHashConcurrency } = await import('../../src/config')
+  expect([1, 2, 3, 8, 64].map((c) => autoHashConcurrency(c))).toEqual([1, 1, 2, 4, 4])
+  const auto = loadSettings({ env: {}, dotenvPath: null, persistSecret: false })
+  expect(auto.PASSWORD_HASH_CONCURRENCY).toBe(autoHashConcurrency())
+  const set = loadSettings({
+    env: { PASSWORD_HASH_CONCURRENCY: '3' },
+    dotenvPath: null,
+    persistSecret: false,
+  })
+  expect(set.PASSWORD_HASH_CONCURRENCY).toBe(3)
+})
