@@ -14,11 +14,6 @@ export interface WrkResult {
   requests: number
 }
 
-function ms(v: string, unit: string): number {
-  const n = Number(v)
-  return unit === 'us' ? n / 1000 : unit === 's' ? n * 1000 : unit === 'm' ? n * 60_000 : n
-}
-
 /** Runs wrk with a Lua script that sets method, headers and body; parses req/s and latency percentiles. */
 export async function wrk(opts: {
   url: string
@@ -66,7 +61,6 @@ export async function wrk(opts: {
   const json = out.match(/JSON(\{.*\})/)?.[1]
   if (!json) throw new Error(`wrk output not understood:\n${out}\n${await new Response(proc.stderr).text()}`)
   const j = JSON.parse(json)
-  void ms
   return { rps, p50: j.p50, p99: j.p99, errors: j.non2xx + j.errors, requests: j.requests }
 }
 

@@ -2,6 +2,7 @@ import { cors } from '@elysiajs/cors'
 import { Elysia } from 'elysia'
 import { corsOrigins } from './config'
 import type { AppDeps } from './deps'
+import { API_PREFIX } from './lib/api'
 import { createJwt } from './modules/auth/jwt'
 import { createAuthenticator } from './modules/auth/principal'
 import { identityModule } from './modules/identity'
@@ -13,7 +14,7 @@ import { DOCS_CSP, httpPlugin } from './plugins/http'
 import { idempotencyPlugin } from './plugins/idempotency'
 import { addErrorResponses, fillRequestBodies, type RouteInfo } from './plugins/openapi-errors'
 
-export const API_PREFIX = '/api/v1'
+export { API_PREFIX }
 
 /** Builds the whole HTTP application. Never listens: index.ts serves it, tests call app.handle(). */
 export function createApp(deps: AppDeps) {
@@ -37,7 +38,11 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .onRequest(({ request, set }) => {
-      if (new URL(request.url).pathname === DOCS_PATH) set.headers['content-security-policy'] = DOCS_CSP
+      // string test, no URL parse: this runs on every request
+      const url = request.url
+      const end = url.indexOf('?')
+      if ((end === -1 ? url : url.slice(0, end)).endsWith(DOCS_PATH))
+        set.headers['content-security-policy'] = DOCS_CSP
     })
     .onAfterHandle({ as: 'global' }, ({ path, response }) => {
       if (path === SPEC_PATH && response && typeof response === 'object')

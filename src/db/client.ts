@@ -24,7 +24,7 @@ export interface Database {
   rows<T = Record<string, unknown>>(query: SQL): Promise<T[]>
   ping(): Promise<void>
   close(): Promise<void>
-  /** The postgres.js client (postgres mode only), for streaming cursors. */
+  /** The postgres.js client (postgres mode only), for raw SQL such as EXPLAIN in bench/. */
   pg?: postgres.Sql
 }
 
@@ -67,6 +67,11 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
   return createPglite(opts)
 }
 
+/** Rows of a `db.execute()` result: postgres.js returns an array, PGlite `{ rows }`. */
+export function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[]
+}
+
 async function createPglite(opts: DatabaseOptions): Promise<Database> {
   let release = () => {}
   let dataDir: string | undefined
@@ -93,8 +98,7 @@ async function createPglite(opts: DatabaseOptions): Promise<Database> {
     db,
     kind: 'pglite',
     async rows<T>(query: SQL) {
-      const res = (await db.execute(query)) as unknown as { rows: T[] }
-      return res.rows
+      return rowsOf<T>(await db.execute(query))
     },
     async ping() {
       if (closed) throw new Error('database is closed')
@@ -126,7 +130,7 @@ async function createPostgres(url: string, opts: DatabaseOptions): Promise<Datab
     kind: 'postgres',
     pg,
     async rows<T>(query: SQL) {
-      return (await db.execute(query)) as unknown as T[]
+      return rowsOf<T>(await db.execute(query))
     },
     async ping() {
       await pg`select 1`

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import type { Database } from './client'
+import { type Database, rowsOf } from './client'
 import { embeddedMigrations } from './migrations.generated'
 
 export interface Migration {
@@ -48,7 +48,7 @@ export async function migrate(database: Database, migrations = loadMigrations())
     await tx.execute(
       sql`create table if not exists drizzle.__drizzle_migrations (id serial primary key, hash text not null, created_at bigint)`,
     )
-    const rows = normalizeRows<{ hash: string; created_at: string | number }>(await tx.execute(appliedQuery))
+    const rows = rowsOf<{ hash: string; created_at: string | number }>(await tx.execute(appliedQuery))
     const done = new Set(rows.map((r) => r.hash))
     const recordedAt = new Set(rows.map((r) => Number(r.created_at)))
     for (const m of migrations) {
@@ -75,8 +75,4 @@ export async function pendingMigrations(
   if (!exists?.t) return migrations.map((m) => m.tag)
   const done = new Set((await database.rows<{ hash: string }>(appliedQuery)).map((r) => r.hash))
   return migrations.filter((m) => !done.has(m.hash)).map((m) => m.tag)
-}
-
-function normalizeRows<T>(res: unknown): T[] {
-  return (Array.isArray(res) ? res : (res as { rows: T[] }).rows) as T[]
 }

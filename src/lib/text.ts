@@ -21,3 +21,19 @@ export function cleanLine(value: string): string {
       .trim()
   )
 }
+
+/**
+ * Route `transform` (runs before validation): trims and strips HTML tags from the single-line
+ * fields, and from each string of the array fields, so `<b></b>` becomes "" and fails minLength.
+ */
+export const cleanFields =
+  (fields: readonly string[], arrays: readonly string[] = []) =>
+  ({ body }: { body: unknown }) => {
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return
+    const b = body as Record<string, unknown>
+    for (const f of fields) if (typeof b[f] === 'string') b[f] = cleanLine(b[f] as string)
+    for (const f of arrays) {
+      const v = b[f]
+      if (Array.isArray(v)) b[f] = v.map((x) => (typeof x === 'string' ? cleanLine(x) : x))
+    }
+  }

@@ -1,5 +1,6 @@
 import { Elysia, type ValidationError } from 'elysia'
 import type { Settings } from '../config'
+import { LOGIN_PATH } from '../lib/api'
 import {
   AppError,
   badRequest,
@@ -9,7 +10,7 @@ import {
   validationFailed,
 } from '../lib/errors'
 import type { Logger } from '../lib/logger'
-import { PROBLEM_CONTENT_TYPE, problemResponse } from '../lib/problem'
+import { problemResponse } from '../lib/problem'
 import { requestMeta, startRequest } from './request-context'
 
 const API_SECURITY_HEADERS: Record<string, string> = {
@@ -28,8 +29,7 @@ export const DOCS_CSP =
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/
 
-/** Paths that also take a form body (the OAuth2 password grant); everything else is JSON only. */
-export const FORM_PATHS = new Set(['/api/v1/auth/login'])
+/** Only the login route also takes a form body (the OAuth2 password grant); everything else is JSON. */
 const FORM_TYPE = 'application/x-www-form-urlencoded'
 
 /** JSON nested deeper than this is refused before validation walks it (a stack-depth attack). */
@@ -161,8 +161,7 @@ export const httpPlugin = ({ settings, logger }: HttpDeps) =>
       const type = mediaType(request)
       if (len > settings.MAX_BODY_BYTES) throw payloadTooLarge(settings.MAX_BODY_BYTES)
       if (!type) throw unsupportedMediaType('Content-Type is required for a request body')
-      const path = new URL(request.url).pathname
-      if (!JSON_TYPE.test(type) && !(type === FORM_TYPE && FORM_PATHS.has(path)))
+      if (!JSON_TYPE.test(type) && !(type === FORM_TYPE && new URL(request.url).pathname === LOGIN_PATH))
         throw unsupportedMediaType(`Content-Type ${type} is not supported; send application/json`)
     })
     .onParse({ as: 'global' }, async ({ request, contentType }) => {
@@ -270,5 +269,3 @@ export const httpPlugin = ({ settings, logger }: HttpDeps) =>
       })
     })
     .as('global')
-
-export { PROBLEM_CONTENT_TYPE }

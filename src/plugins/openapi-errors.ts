@@ -1,3 +1,5 @@
+import { LOGIN_PATH } from '../lib/api'
+
 type Json = Record<string, unknown>
 type Parameter = { name?: string; in?: string; schema?: unknown }
 type Response = { $ref?: string; description?: string; content?: Json; headers?: Json }
@@ -172,7 +174,7 @@ export interface RouteInfo {
 }
 
 /** Paths whose body may also be a form (the OAuth2 password grant). */
-const FORM_PATHS = new Set(['/api/v1/auth/login'])
+const FORM_PATHS = new Set([LOGIN_PATH])
 
 /**
  * Our global body parser (limits, merge-patch JSON) hides route bodies from the OpenAPI generator,

@@ -43,21 +43,31 @@ describe('schema', () => {
       expect.arrayContaining(['projects_slug_key', 'projects_deleted_at_idx']),
     )
     expect(indexes(schema.tasks)).toContain('tasks_project_number_key')
-    for (const table of [
-      schema.sessions,
-      schema.refreshTokens,
-      schema.apiTokens,
-      schema.oneTimeTokens,
-      schema.idempotencyKeys,
-      schema.projectMembers,
-      schema.comments,
-    ]) {
-      const config = getTableConfig(table)
-      expect(config.columns.length).toBeGreaterThan(2)
-      for (const fk of config.foreignKeys) expect(fk.reference().foreignTable).toBeDefined()
-    }
-    for (const table of [schema.users, schema.projects, schema.tasks, schema.events])
-      for (const fk of getTableConfig(table).foreignKeys) expect(fk.reference().foreignColumns.length).toBe(1)
+    // every foreign key points where the ownership model says (deleting a user or project cascades)
+    const refs = (t: Parameters<typeof getTableConfig>[0]) =>
+      getTableConfig(t)
+        .foreignKeys.map((fk) => {
+          const r = fk.reference()
+          return `${r.columns[0]!.name}->${getTableConfig(r.foreignTable).name}:${fk.onDelete}`
+        })
+        .sort()
+    expect(refs(schema.sessions)).toEqual(['userId->users:cascade'])
+    expect(refs(schema.refreshTokens)).toEqual(['sessionId->sessions:cascade'])
+    expect(refs(schema.apiTokens)).toEqual(['userId->users:cascade'])
+    expect(refs(schema.oneTimeTokens)).toEqual(['userId->users:cascade'])
+    expect(refs(schema.idempotencyKeys)).toEqual(['userId->users:cascade'])
+    expect(refs(schema.projectMembers)).toEqual(['projectId->projects:cascade', 'userId->users:cascade'])
+    expect(refs(schema.tasks)).toEqual([
+      'assigneeId->users:set null',
+      'createdBy->users:set null',
+      'projectId->projects:cascade',
+    ])
+    expect(refs(schema.comments)).toEqual([
+      'authorId->users:set null',
+      'projectId->projects:cascade',
+      'taskId->tasks:cascade',
+    ])
+    expect(refs(schema.events)).toEqual(['actorId->users:set null', 'projectId->projects:cascade'])
   })
 })
 

@@ -2,6 +2,7 @@ import { and, eq, gt, isNull, or, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { prepared } from '../../db/prepared'
 import { apiTokens, sessions, type UserRole, users } from '../../db/schema'
+import { isUuid } from '../../lib/api'
 import { sha256Hex } from '../../lib/crypto'
 import type { Logger } from '../../lib/logger'
 import type { Jwt } from './jwt'
@@ -104,7 +105,7 @@ export function createAuthenticator(db: Db, jwt: Jwt, logger: Logger) {
       return { user: row.user, via: 'api_token', sessionId: null, tokenId: row.tokenId, scope: row.scope }
     }
     const claims = jwt.verifyAccess(token)
-    if (!claims || !UUID.test(claims.sid) || !UUID.test(claims.sub)) return null
+    if (!claims || !isUuid(claims.sid) || !isUuid(claims.sub)) return null
     const [row] = await bySession().execute({ sid: claims.sid, sub: claims.sub })
     if (!row) return null
     if (Date.now() - row.lastUsedAt.getTime() > TOUCH_EVERY_MS)
@@ -114,7 +115,5 @@ export function createAuthenticator(db: Db, jwt: Jwt, logger: Logger) {
     return { user: row.user, via: 'session', sessionId: claims.sid, tokenId: null, scope: 'write' }
   }
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export type Authenticate = ReturnType<typeof createAuthenticator>

@@ -2,6 +2,7 @@ import { Elysia, t } from 'elysia'
 import type { IdentityDeps } from '../../deps'
 import { clientIp } from '../../lib/client-ip'
 import { badRequest, notFound } from '../../lib/errors'
+import { etagOf } from '../../lib/etag'
 import type { Limit } from '../../lib/rate-limit'
 import { API_PREFIX_PATH, type IdentityContext, isUuid, requireSession } from './context'
 import {
@@ -53,7 +54,7 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         void sendWelcome(ctx, user)
         set.status = 201
         set.headers.location = `${API_PREFIX_PATH}/users/${user.id}`
-        set.headers.etag = `"${user.version}"`
+        set.headers.etag = etagOf(user.version)
         return toPublicUser(user)
       },
       {

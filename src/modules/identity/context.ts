@@ -8,6 +8,8 @@ import type { Jwt } from '../auth/jwt'
 import type { PasswordHasher } from '../auth/password'
 import type { Principal } from '../auth/principal'
 
+export { API_PREFIX as API_PREFIX_PATH, isUuid } from '../../lib/api'
+
 /** What the identity services work with; built once per app in index.ts. */
 export interface IdentityContext {
   db: Db
@@ -18,9 +20,6 @@ export interface IdentityContext {
   mailer: Mailer
   limiter: RateLimiter
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-export const isUuid = (id: string) => UUID.test(id)
 
 /** RFC 3339 / ISO 8601 date-time: 4-digit year, `T`, seconds, optional fraction, `Z` or `±hh:mm`. */
 const DATE_TIME =
@@ -58,9 +57,6 @@ export function futureDate(value: string, field: string): Date {
     throw validationFailed([fieldError(field, `must be at most ${MAX_FUTURE_YEARS} years ahead`)])
   return new Date(time)
 }
-
-/** Where the app mounts the API; used for Location headers. */
-export const API_PREFIX_PATH = '/api/v1'
 
 /** Account-level changes need a login session: a personal API token gets a 403. */
 export function requireSession(principal: Principal, detail: string) {

@@ -1,6 +1,6 @@
 import { t } from 'elysia'
 import { pageQuery, pageSchema } from '../../lib/pagination'
-import { cleanLine } from '../../lib/text'
+import { cleanFields } from '../../lib/text'
 import type { AuthUser } from '../auth/principal'
 
 const closed = { additionalProperties: false } as const
@@ -145,12 +145,12 @@ export const IdentityModel = {
 }
 
 /** Trims and strips HTML from full_name and lower-cases email before the schema sees them. */
-export function normalizeBody({ body }: { body: unknown }) {
-  if (!body || typeof body !== 'object') return
-  const b = body as Record<string, unknown>
-  if (typeof b.full_name === 'string') b.full_name = cleanLine(b.full_name)
-  if (typeof b.email === 'string') b.email = b.email.trim().toLowerCase()
-  if (typeof b.name === 'string') b.name = cleanLine(b.name)
+const cleanNames = cleanFields(['full_name', 'name'])
+
+export function normalizeBody(ctx: { body: unknown }) {
+  cleanNames(ctx)
+  const b = ctx.body as Record<string, unknown> | null
+  if (b && typeof b === 'object' && typeof b.email === 'string') b.email = b.email.trim().toLowerCase()
 }
 
 const iso = (d: Date) => d.toISOString()

@@ -1,11 +1,12 @@
 import { Elysia, t } from 'elysia'
 import type { ModuleDeps } from '../../deps'
 import { toPage } from '../../lib/pagination'
+import { cleanFields } from '../../lib/text'
 import { activityRoutes } from '../activity'
 import { commentRoutes } from '../comments'
 import { dashboardRoutes } from '../dashboard'
 import { taskRoutes } from '../tasks'
-import { cleanFields, created, noContent, withEtag } from './http'
+import { created, noContent, withEtag } from './http'
 import { addMember, listMembers, removeMember, updateMember } from './members'
 import { ProjectModel } from './model'
 import {

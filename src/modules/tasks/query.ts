@@ -1,11 +1,11 @@
 import { asc, desc, eq, gt, ilike, inArray, isNull, lt, notInArray, or, type SQL, sql } from 'drizzle-orm'
 import { TASK_PRIORITIES, TASK_STATUSES, type TaskPriority, type TaskStatus, tasks } from '../../db/schema'
+import { isUuid } from '../../lib/api'
 import { fieldError, validationFailed } from '../../lib/errors'
 import { parseSort } from '../../lib/pagination'
 import { likePattern } from '../projects/access'
 import { TASK_SORTS, type TaskFilters } from './model'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const CLOSED: TaskStatus[] = ['done', 'canceled']
 
 const invalid = (field: string, message: string) =>
@@ -44,7 +44,7 @@ export function taskFilters(q: TaskFilters, userId: string): SQL[] {
     const a = q.assignee_id.trim()
     if (a === 'me') out.push(eq(tasks.assigneeId, userId))
     else if (a === 'none') out.push(isNull(tasks.assigneeId))
-    else if (UUID.test(a)) out.push(eq(tasks.assigneeId, a.toLowerCase()))
+    else if (isUuid(a)) out.push(eq(tasks.assigneeId, a.toLowerCase()))
     else throw invalid('assignee_id', 'must be me, none or a user id')
   }
   if (q.label !== undefined) out.push(sql`${tasks.labels} @> array[${q.label}]::text[]`)

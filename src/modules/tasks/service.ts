@@ -1,5 +1,5 @@
 import { and, count, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm'
-import type { Db } from '../../db/client'
+import { type Db, rowsOf } from '../../db/client'
 import { prepared } from '../../db/prepared'
 import { events, type ProjectRole, projectMembers, projects, tasks } from '../../db/schema'
 import { fieldError, notFound, validationFailed } from '../../lib/errors'
@@ -143,9 +143,7 @@ export async function createTask(
       from inserted
     )
     select number from inserted`)
-  const [created] = (Array.isArray(result) ? result : (result as { rows: { number: number }[] }).rows) as {
-    number: number
-  }[]
+  const [created] = rowsOf<{ number: number }>(result)
   if (!created) throw notFound('Project')
   return { ...pub, number: Number(created.number) }
 }
