@@ -4,9 +4,10 @@ import type { IdentityDeps } from '../../deps'
 import { conflict, forbidden, notFound } from '../../lib/errors'
 import { etagOf, parseIfMatch } from '../../lib/etag'
 import { pageOf, toPage } from '../../lib/pagination'
+import { cleanPlugin } from '../../plugins/clean'
 import type { AuthUser } from '../auth/principal'
 import { API_PREFIX_PATH, type IdentityContext, isUuid } from './context'
-import { IdentityModel, IdParams, normalizeBody, toPublicUser, UserPublic } from './model'
+import { cleanNames, IdentityModel, IdParams, lowerEmail, toPublicUser, UserPublic } from './model'
 import { createAccount, deleteUser, getUser, listUsers, updateUser } from './users-service'
 
 const doc = (summary: string, description?: string) => ({
@@ -36,6 +37,7 @@ async function target(ctx: IdentityContext, id: string) {
 export const adminRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
   new Elysia({ prefix: '/users' })
     .use(deps.auth)
+    .use(cleanPlugin)
     .get(
       '',
       async ({ query }) => {
@@ -74,7 +76,8 @@ export const adminRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
       {
         auth: true,
         role: 'admin',
-        transform: normalizeBody,
+        transform: lowerEmail,
+        clean: cleanNames,
         body: IdentityModel.adminCreate,
         response: { 201: UserPublic },
         detail: doc('Create a user', 'An admin may create users; only a superadmin creates admins.'),
@@ -118,7 +121,8 @@ export const adminRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         auth: true,
         role: 'admin',
         params: IdParams,
-        transform: normalizeBody,
+        transform: lowerEmail,
+        clean: cleanNames,
         body: IdentityModel.adminUpdate,
         response: { 200: UserPublic },
         detail: doc(

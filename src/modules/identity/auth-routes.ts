@@ -4,12 +4,14 @@ import { clientIp } from '../../lib/client-ip'
 import { badRequest, notFound } from '../../lib/errors'
 import { etagOf } from '../../lib/etag'
 import type { Limit } from '../../lib/rate-limit'
+import { cleanPlugin } from '../../plugins/clean'
 import { API_PREFIX_PATH, type IdentityContext, isUuid, requireSession } from './context'
 import {
   Accepted,
+  cleanNames,
   IdentityModel,
   IdParams,
-  normalizeBody,
+  lowerEmail,
   SessionPublic,
   TokenPair,
   toPublicSession,
@@ -38,6 +40,7 @@ const doc = (summary: string, description?: string) => ({
 export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
   new Elysia({ prefix: '/auth' })
     .use(deps.auth)
+    .use(cleanPlugin)
     .post(
       '/register',
       async ({ body, request, server, set }) => {
@@ -58,7 +61,8 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         return toPublicUser(user)
       },
       {
-        transform: normalizeBody,
+        transform: lowerEmail,
+        clean: cleanNames,
         body: IdentityModel.register,
         response: { 201: UserPublic },
         detail: doc(
@@ -135,7 +139,8 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         return { status: 'accepted' as const }
       },
       {
-        transform: normalizeBody,
+        transform: lowerEmail,
+        clean: cleanNames,
         body: IdentityModel.resetRequest,
         response: { 202: Accepted },
         detail: doc(

@@ -2,13 +2,15 @@ import { Elysia, t } from 'elysia'
 import type { IdentityDeps } from '../../deps'
 import { notFound } from '../../lib/errors'
 import { etagOf, parseIfMatch } from '../../lib/etag'
+import { cleanPlugin } from '../../plugins/clean'
 import { API_PREFIX_PATH, futureDate, type IdentityContext, isUuid, requireSession } from './context'
 import {
   ApiTokenCreated,
   ApiTokenPublic,
+  cleanNames,
   IdentityModel,
   IdParams,
-  normalizeBody,
+  lowerEmail,
   toPublicToken,
   toPublicUser,
   UserPublic,
@@ -26,6 +28,7 @@ const doc = (summary: string, description?: string) => ({
 export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
   new Elysia({ prefix: '/users/me' })
     .use(deps.auth)
+    .use(cleanPlugin)
     .get(
       '',
       ({ principal, set }) => {
@@ -51,7 +54,8 @@ export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
       },
       {
         auth: true,
-        transform: normalizeBody,
+        transform: lowerEmail,
+        clean: cleanNames,
         body: IdentityModel.updateMe,
         response: { 200: UserPublic },
         detail: doc(
@@ -102,7 +106,8 @@ export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
       },
       {
         auth: true,
-        transform: normalizeBody,
+        transform: lowerEmail,
+        clean: cleanNames,
         body: IdentityModel.createToken,
         response: { 201: ApiTokenCreated },
         detail: doc('Create a personal API token', 'The `tb_...` secret is shown only in this response.'),

@@ -1,6 +1,6 @@
 import { t } from 'elysia'
 import { pageQuery, pageSchema } from '../../lib/pagination'
-import { cleanFields } from '../../lib/text'
+import type { CleanSpec } from '../../lib/text'
 import type { AuthUser } from '../auth/principal'
 
 const closed = { additionalProperties: false } as const
@@ -144,11 +144,11 @@ export const IdentityModel = {
   userList: pageSchema(UserPublic),
 }
 
-/** Trims and strips HTML from full_name and lower-cases email before the schema sees them. */
-const cleanNames = cleanFields(['full_name', 'name'])
+/** The `clean` macro's fields of identity bodies: full_name (users) and name (API tokens). */
+export const cleanNames: CleanSpec = { fields: { full_name: 200, name: 100 } }
 
-export function normalizeBody(ctx: { body: unknown }) {
-  cleanNames(ctx)
+/** Lower-cases email before the schema sees it. */
+export function lowerEmail(ctx: { body: unknown }) {
   const b = ctx.body as Record<string, unknown> | null
   if (b && typeof b === 'object' && typeof b.email === 'string') b.email = b.email.trim().toLowerCase()
 }

@@ -1,7 +1,8 @@
 import { Elysia, t } from 'elysia'
 import type { ModuleDeps } from '../../deps'
 import { toPage } from '../../lib/pagination'
-import { cleanFields } from '../../lib/text'
+import type { CleanSpec } from '../../lib/text'
+import { cleanPlugin } from '../../plugins/clean'
 import { activityRoutes } from '../activity'
 import { commentRoutes } from '../comments'
 import { dashboardRoutes } from '../dashboard'
@@ -21,20 +22,21 @@ import {
 } from './service'
 
 const tags = ['Projects']
-const cleanName = cleanFields(['name'])
+const cleanName: CleanSpec = { fields: { name: 200 } }
 
 /** Projects, members, tasks, comments, activity and export (API.md, Projects / Tasks and comments). */
 export const projectsModule = (deps: ModuleDeps) => {
   const db = deps.database.db
   return new Elysia({ name: 'projects' })
     .use(deps.auth)
+    .use(cleanPlugin)
     .post(
       '/projects',
       async ({ principal, body, set }) =>
         created(set, 'projects', await createProject(db, principal.user.id, body)),
       {
         auth: true,
-        transform: cleanName,
+        clean: cleanName,
         body: ProjectModel.create,
         response: { 201: ProjectModel.project },
         detail: { tags, summary: 'Create a project', description: 'The caller becomes its owner.' },
@@ -77,7 +79,7 @@ export const projectsModule = (deps: ModuleDeps) => {
         withEtag(set, await updateProject(db, principal.user.id, params.id, body, headers['if-match'])),
       {
         auth: true,
-        transform: cleanName,
+        clean: cleanName,
         params: ProjectModel.params,
         body: ProjectModel.update,
         response: ProjectModel.project,

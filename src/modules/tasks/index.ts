@@ -1,14 +1,15 @@
 import { Elysia, t } from 'elysia'
 import type { ModuleDeps } from '../../deps'
 import { toPage } from '../../lib/pagination'
-import { cleanFields } from '../../lib/text'
+import type { CleanSpec } from '../../lib/text'
+import { cleanPlugin } from '../../plugins/clean'
 import { created, noContent, withEtag } from '../projects/http'
 import { exportFormat, exportTasks } from './export'
 import { TaskModel } from './model'
 import { createTask, deleteTask, getTask, listTasks, updateTask } from './service'
 
 const tags = ['Tasks']
-const cleanTask = cleanFields(['title'], ['labels'])
+const cleanTask: CleanSpec = { fields: { title: 500 }, arrays: { labels: { maxLength: 50, maxItems: 20 } } }
 const FILTERS =
   'Filters: `status` and `priority` (comma lists), `assignee_id` (`me`, `none` or an id), `label`, `due_before`/`due_after` (exclusive dates), `overdue=true` (due before today UTC and not done/canceled), `search` (title and description, case-insensitive substring).'
 
@@ -17,13 +18,14 @@ export const taskRoutes = (deps: ModuleDeps) => {
   const db = deps.database.db
   return new Elysia({ name: 'tasks' })
     .use(deps.auth)
+    .use(cleanPlugin)
     .post(
       '/projects/:id/tasks',
       async ({ principal, params, body, set }) =>
         created(set, 'tasks', await createTask(db, principal.user.id, params.id, body)),
       {
         auth: true,
-        transform: cleanTask,
+        clean: cleanTask,
         params: TaskModel.params,
         body: TaskModel.create,
         response: { 201: TaskModel.task },
@@ -88,7 +90,7 @@ export const taskRoutes = (deps: ModuleDeps) => {
         withEtag(set, await updateTask(db, principal.user.id, params.id, body, headers['if-match'])),
       {
         auth: true,
-        transform: cleanTask,
+        clean: cleanTask,
         params: TaskModel.params,
         body: TaskModel.update,
         response: TaskModel.task,
