@@ -1,5 +1,4 @@
 const LT = 60 // <
-const GT = 62 // >
 
 const isAlpha = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
 const isNameChar = (c: number) => isAlpha(c) || (c >= 48 && c <= 57) || c === 45 // - in custom elements

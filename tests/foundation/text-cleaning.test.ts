@@ -58,7 +58,9 @@ describe('cleanLine is linear and safe', () => {
       title: '<b>ok</b>',
       labels: ['<i>a</i>', '<b>'.repeat(30)],
     }
-    cleanFields({ fields: { name: 20, title: 50 }, arrays: { labels: { maxLength: 50, maxItems: 5 } } })({ body })
+    cleanFields({ fields: { name: 20, title: 50 }, arrays: { labels: { maxLength: 50, maxItems: 5 } } })({
+      body,
+    })
     expect(body.name).toBe(`${'<b>'.repeat(10)}x`)
     expect(body.title).toBe('ok')
     expect(body.labels).toEqual(['a', '<b>'.repeat(30)])
@@ -89,7 +91,10 @@ describe('text cleaning over HTTP', () => {
     const ctx = await testApp()
     const owner = await createUser(ctx)
     expectProblem(await ctx.req('POST', `${API}/projects`, { token: owner.token, body: { name: big } }), 422)
-    expectProblem(await ctx.req('POST', `${API}/projects`, { token: owner.token, body: { name: '<b></b>' } }), 422)
+    expectProblem(
+      await ctx.req('POST', `${API}/projects`, { token: owner.token, body: { name: '<b></b>' } }),
+      422,
+    )
     const p = await makeProject(ctx, owner, { name: 'Plan <img src=x onerror=alert(1)//' })
     expect(p.name).toBe('Plan')
     const task = await ctx.req('POST', `${API}/projects/${p.id}/tasks`, {
