@@ -16,6 +16,8 @@ export interface RateLimitStore {
   increment(key: string, windowMs: number): Promise<RateLimitHit>
   /** The current window of `key` without counting a hit; null when none is open. */
   get(key: string): Promise<RateLimitHit | null>
+  /** Gives back one hit counted in the current window (a reservation that turned out fine). */
+  decrement(key: string): Promise<void>
   reset(key: string): Promise<void>
 }
 
@@ -56,6 +58,11 @@ export class MemoryRateLimitStore implements RateLimitStore {
     return { ...hit }
   }
 
+  async decrement(key: string): Promise<void> {
+    const hit = this.windows.get(key)
+    if (hit && hit.resetAt > this.now() && hit.count > 0) hit.count--
+  }
+
   async reset(key: string): Promise<void> {
     this.windows.delete(key)
   }
@@ -91,6 +98,21 @@ export class RateLimiter {
     if (hit.count > limit) throw rateLimited(retryAfter(hit, this.now()))
   }
 
+  /**
+   * Counts the attempt BEFORE the slow work it guards (throws 429 when over `limit`), so concurrent
+   * attempts cannot all pass a check made before any of them is counted. Returns the refund, to
+   * call when the attempt turns out not to count (a correct password).
+   */
+  async reserve(key: string, l: Limit): Promise<() => Promise<void>> {
+    await this.consume(key, l)
+    let refunded = false
+    return async () => {
+      if (refunded) return
+      refunded = true
+      await this.store.decrement(key)
+    }
+  }
+
   /** Throws 429 when `key` already reached `limit` in the window. */
   async check(key: string, l: Limit): Promise<void> {
     const hit = await this.store.get(key)
@@ -103,5 +125,34 @@ export class RateLimiter {
 
   async reset(key: string): Promise<void> {
     await this.store.reset(key)
+  }
+}
+
+/**
+ * Caps the requests doing slow work (a password check) at once per key, before they queue for
+ * the hasher: one client cannot fill the queue that everybody's login waits in. Entries exist
+ * only while a request is in flight, so the map is bounded by the number of open requests.
+ */
+export class InFlightLimiter {
+  private readonly active = new Map<string, number>()
+
+  get size(): number {
+    return this.active.size
+  }
+
+  /** Takes a slot on every key (all or none); throws 429 (Retry-After: 1) when one is full. */
+  enter(keys: readonly (readonly [key: string, max: number])[]): () => void {
+    for (const [key, max] of keys) if ((this.active.get(key) ?? 0) >= max) throw rateLimited(1)
+    for (const [key] of keys) this.active.set(key, (this.active.get(key) ?? 0) + 1)
+    let left = false
+    return () => {
+      if (left) return
+      left = true
+      for (const [key] of keys) {
+        const n = (this.active.get(key) ?? 1) - 1
+        if (n <= 0) this.active.delete(key)
+        else this.active.set(key, n)
+      }
+    }
   }
 }

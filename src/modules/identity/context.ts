@@ -3,7 +3,7 @@ import type { Db } from '../../db/client'
 import { fieldError, forbidden, validationFailed } from '../../lib/errors'
 import type { Logger } from '../../lib/logger'
 import type { Mailer } from '../../lib/mailer'
-import type { RateLimiter } from '../../lib/rate-limit'
+import type { InFlightLimiter, RateLimiter } from '../../lib/rate-limit'
 import type { Jwt } from '../auth/jwt'
 import type { PasswordHasher } from '../auth/password'
 import type { Principal } from '../auth/principal'
@@ -19,6 +19,8 @@ export interface IdentityContext {
   hasher: PasswordHasher
   mailer: Mailer
   limiter: RateLimiter
+  /** Password checks in flight per IP and per account (admission before the hasher's queue). */
+  inFlight: InFlightLimiter
 }
 
 /** RFC 3339 / ISO 8601 date-time: 4-digit year, `T`, seconds, optional fraction, `Z` or `±hh:mm`. */

@@ -3,7 +3,7 @@ import type { Db } from '../../db/client'
 import type { IdentityDeps } from '../../deps'
 import type { Logger } from '../../lib/logger'
 import { createMailer } from '../../lib/mailer'
-import { RateLimiter } from '../../lib/rate-limit'
+import { InFlightLimiter, RateLimiter } from '../../lib/rate-limit'
 import { createPasswordHasher } from '../auth/password'
 import { adminRoutes } from './admin-routes'
 import { authRoutes } from './auth-routes'
@@ -45,6 +45,7 @@ export const identityModule = (deps: IdentityDeps) => {
     hasher: createPasswordHasher(deps.settings),
     mailer: deps.mailer ?? createMailer(deps.settings, deps.logger),
     limiter: new RateLimiter(),
+    inFlight: new InFlightLimiter(),
   }
   return new Elysia({ name: 'identity', seed: deps.settings })
     .use(deps.auth)

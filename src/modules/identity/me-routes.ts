@@ -1,5 +1,6 @@
 import { Elysia, t } from 'elysia'
 import type { IdentityDeps } from '../../deps'
+import { clientIp } from '../../lib/client-ip'
 import { notFound } from '../../lib/errors'
 import { etagOf, parseIfMatch } from '../../lib/etag'
 import { cleanPlugin } from '../../plugins/clean'
@@ -66,7 +67,7 @@ export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
     )
     .post(
       '/password',
-      async ({ principal, body, set }) => {
+      async ({ principal, body, set, request, server }) => {
         requireSession(principal, 'The password can only be changed from a login session')
         await changePassword(
           ctx,
@@ -74,6 +75,7 @@ export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
           principal.sessionId,
           body.current_password,
           body.new_password,
+          clientIp(request, server, ctx.settings.TRUST_PROXY),
         )
         set.status = 204
       },

@@ -7,8 +7,13 @@ import type { Limit } from '../../lib/rate-limit'
 import type { IdentityContext } from './context'
 
 export const LOGIN_LIMITS = {
+  /** Password checks per (IP, account) and minute; a correct password resets it. */
   perUser: { limit: 5, windowMs: 60_000 } satisfies Limit,
+  /** Password checks per IP and minute; correct passwords are given back. */
   perIp: { limit: 20, windowMs: 60_000 } satisfies Limit,
+  /** Password checks running or queued at once, per IP and per account. */
+  inFlightPerIp: 4,
+  inFlightPerAccount: 2,
 }
 
 const BAD_CREDENTIALS = 'Incorrect username or password'
@@ -42,31 +47,64 @@ const sessionExpiry = (ctx: Pick<IdentityContext, 'settings'>) =>
   new Date(Date.now() + ctx.settings.REFRESH_TOKEN_TTL_SECONDS * 1000)
 
 /**
- * Password login. Failures are counted per (IP, login) and per IP; once over the limit the
- * caller gets 429 before any password work. Unknown users cost the same as known ones.
+ * Runs `check` (a password verification) under the throttle of `account`: admission first (at most
+ * a few checks in flight per IP and per account, else 429 at once, before the hasher's queue),
+ * then the attempt is counted BEFORE the check, per (IP, account) and per IP, so concurrency
+ * cannot get more checks than the limits allow. A correct password gives the IP's attempt back and
+ * clears the account's count. The account key is the user id when the login names a user, so the
+ * email, the username and their spellings share one bucket.
+ */
+export async function throttledCheck(
+  ctx: Pick<IdentityContext, 'limiter' | 'inFlight'>,
+  scope: string,
+  ip: string,
+  account: string,
+  check: () => Promise<boolean>,
+): Promise<boolean> {
+  const accountKey = `${scope}:${ip}:${account}`
+  const ipKey = `${scope}:${ip}`
+  const leave = ctx.inFlight.enter([
+    [`${scope}:ip:${ip}`, LOGIN_LIMITS.inFlightPerIp],
+    [`${scope}:account:${account}`, LOGIN_LIMITS.inFlightPerAccount],
+  ])
+  try {
+    const refundIp = await ctx.limiter.reserve(ipKey, LOGIN_LIMITS.perIp)
+    try {
+      await ctx.limiter.reserve(accountKey, LOGIN_LIMITS.perUser)
+    } catch (e) {
+      await refundIp() // refused before any check: not an attempt against the IP's budget
+      throw e
+    }
+    const ok = await check()
+    if (ok) {
+      await refundIp()
+      await ctx.limiter.reset(accountKey)
+    }
+    return ok
+  } finally {
+    leave()
+  }
+}
+
+/**
+ * Password login, throttled by throttledCheck; once over a limit the caller gets 429 before any
+ * password work. Unknown users cost the same as known ones.
  */
 export async function login(
   ctx: IdentityContext,
   input: { login: string; password: string; ip: string; userAgent: string | null },
 ): Promise<TokenPairOut> {
   const name = input.login.trim().toLowerCase()
-  const userKey = `login:${input.ip}:${name}`
-  const ipKey = `login:${input.ip}`
-  await ctx.limiter.check(userKey, LOGIN_LIMITS.perUser)
-  await ctx.limiter.check(ipKey, LOGIN_LIMITS.perIp)
   const [user] = await ctx.db
     .select({ id: users.id, passwordHash: users.passwordHash, isActive: users.isActive })
     .from(users)
     .where(or(sql`lower(${users.email}) = ${name}`, sql`lower(${users.username}) = ${name}`))
     .limit(1)
-  const ok = await ctx.hasher.verify(input.password, user?.passwordHash)
-  if (!user || !ok) {
-    await ctx.limiter.fail(userKey, LOGIN_LIMITS.perUser)
-    await ctx.limiter.fail(ipKey, LOGIN_LIMITS.perIp)
-    throw unauthorized(BAD_CREDENTIALS)
-  }
+  const ok = await throttledCheck(ctx, 'login', input.ip, user ? `user:${user.id}` : `name:${name}`, () =>
+    ctx.hasher.verify(input.password, user?.passwordHash),
+  )
+  if (!user || !ok) throw unauthorized(BAD_CREDENTIALS)
   if (!user.isActive) throw forbidden('This account is deactivated')
-  await ctx.limiter.reset(userKey)
   return ctx.db.transaction(async (tx) => {
     const [session] = await tx
       .insert(sessions)

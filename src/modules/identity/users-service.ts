@@ -7,6 +7,7 @@ import { uniqueViolation } from '../../lib/pg-errors'
 import { passwordProblems } from '../auth/password'
 import { type AuthUser, userColumns } from '../auth/principal'
 import type { IdentityContext } from './context'
+import { throttledCheck } from './sessions-service'
 
 export interface NewAccount {
   email: string
@@ -157,14 +158,19 @@ export async function passwordHashOf(db: Db, userId: string): Promise<string | n
 }
 
 /** `POST /users/me/password`: the current password must match; other sessions end. */
+/** Verifying current_password is throttled like login (per account, reserved before the hash). */
 export async function changePassword(
-  ctx: Pick<IdentityContext, 'db' | 'hasher'>,
+  ctx: Pick<IdentityContext, 'db' | 'hasher' | 'limiter' | 'inFlight'>,
   user: AuthUser,
   currentSessionId: string | null,
   currentPassword: string,
   newPassword: string,
+  ip: string,
 ) {
-  const ok = await ctx.hasher.verify(currentPassword, await passwordHashOf(ctx.db, user.id))
+  const hash = await passwordHashOf(ctx.db, user.id)
+  const ok = await throttledCheck(ctx, 'password', ip, user.id, () =>
+    ctx.hasher.verify(currentPassword, hash),
+  )
   if (!ok)
     throw validationFailed([fieldError('current_password', 'is incorrect')], 'Current password is incorrect')
   const problems = passwordProblems(newPassword, user, 'new_password')
