@@ -6,7 +6,7 @@ import { etagOf, parseIfMatch } from '../../lib/etag'
 import { pageOf, toPage } from '../../lib/pagination'
 import { cleanPlugin } from '../../plugins/clean'
 import type { AuthUser } from '../auth/principal'
-import { API_PREFIX_PATH, type IdentityContext, isUuid } from './context'
+import { API_PREFIX_PATH, type IdentityContext, isUuid, requireSession } from './context'
 import { cleanNames, IdentityModel, IdParams, lowerEmail, toPublicUser, UserPublic } from './model'
 import { createAccount, deleteUser, getUser, listUsers, updateUser } from './users-service'
 
@@ -103,6 +103,9 @@ export const adminRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
       async ({ principal, params, body, headers, set }) => {
         const current = await target(ctx, params.id)
         assertMayManage(principal.user, current, body.role)
+        // the email is where password resets go: a leaked admin token must not redirect anyone's
+        if (body.email !== undefined && body.email !== current.email)
+          requireSession(principal, 'An email address can only be changed from a login session')
         if (
           current.id === principal.user.id &&
           ((body.role && body.role !== current.role) || body.is_active === false)
@@ -127,7 +130,7 @@ export const adminRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         response: { 200: UserPublic },
         detail: doc(
           'Update a user',
-          'An admin cannot change a superadmin nor grant admin/superadmin. Deactivating ends all sessions.',
+          'An admin cannot change a superadmin nor grant admin/superadmin. Deactivating ends all sessions. Changing the email needs a login session (an API token gets 403).',
         ),
       },
     )

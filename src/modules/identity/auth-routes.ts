@@ -3,6 +3,7 @@ import type { IdentityDeps } from '../../deps'
 import { clientIp } from '../../lib/client-ip'
 import { badRequest, notFound } from '../../lib/errors'
 import { etagOf } from '../../lib/etag'
+import { noStore } from '../../lib/no-store'
 import type { Limit } from '../../lib/rate-limit'
 import { cleanPlugin } from '../../plugins/clean'
 import { API_PREFIX_PATH, type IdentityContext, isUuid, requireSession } from './context'
@@ -26,7 +27,7 @@ import {
   requestPasswordReset,
   sendWelcome,
 } from './tokens-service'
-import { createAccount, endSessions } from './users-service'
+import { createAccount, endApiTokens, endSessions } from './users-service'
 
 export const REGISTER_LIMIT: Limit = { limit: 10, windowMs: 3_600_000 }
 
@@ -73,13 +74,15 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
     )
     .post(
       '/login',
-      ({ body, request, server }) =>
-        login(ctx, {
+      ({ body, request, server, set }) => {
+        noStore(set)
+        return login(ctx, {
           login: body.username,
           password: body.password,
           ip: clientIp(request, server, ctx.settings.TRUST_PROXY),
           userAgent: request.headers.get('user-agent'),
-        }),
+        })
+      },
       {
         body: IdentityModel.login,
         response: { 200: TokenPair },
@@ -89,11 +92,18 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         ),
       },
     )
-    .post('/refresh', ({ body }) => refresh(ctx, body.refresh_token), {
-      body: IdentityModel.refresh,
-      response: { 200: TokenPair },
-      detail: doc('Rotate a refresh token', 'Each refresh token works once; reusing one ends the session.'),
-    })
+    .post(
+      '/refresh',
+      ({ body, set }) => {
+        noStore(set)
+        return refresh(ctx, body.refresh_token)
+      },
+      {
+        body: IdentityModel.refresh,
+        response: { 200: TokenPair },
+        detail: doc('Rotate a refresh token', 'Each refresh token works once; reusing one ends the session.'),
+      },
+    )
     .post(
       '/logout',
       async ({ principal, set }) => {
@@ -108,12 +118,16 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
       async ({ principal, set }) => {
         requireSession(principal, 'Ending every session needs a login session, not an API token')
         await endSessions(ctx.db, principal.user.id)
+        await endApiTokens(ctx.db, principal.user.id)
         set.status = 204
       },
       {
         auth: true,
         response: { 204: t.Void() },
-        detail: doc('End every session of mine', 'Needs a login session: an API token gets 403.'),
+        detail: doc(
+          'End every session of mine',
+          'Also deletes every personal API token. Needs a login session: an API token gets 403.',
+        ),
       },
     )
     .get(
@@ -125,6 +139,7 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
     .delete(
       '/sessions/:id',
       async ({ principal, params, set }) => {
+        requireSession(principal, 'Ending a session needs a login session, not an API token')
         if (!isUuid(params.id)) throw notFound('Session')
         await endSession(ctx.db, principal.user.id, params.id)
         set.status = 204
@@ -133,8 +148,13 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
     )
     .post(
       '/password-reset/request',
-      async ({ body, set }) => {
-        await requestPasswordReset(ctx, body.email)
+      ({ body, set }) => {
+        // the lookup, token and mail happen after the response: known and unknown addresses answer alike
+        setTimeout(() => {
+          requestPasswordReset(ctx, body.email).catch((e) =>
+            ctx.logger.error('password reset request failed', { error: String((e as Error)?.message ?? e) }),
+          )
+        }, 0)
         set.status = 202
         return { status: 'accepted' as const }
       },

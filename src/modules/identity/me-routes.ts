@@ -3,6 +3,7 @@ import type { IdentityDeps } from '../../deps'
 import { clientIp } from '../../lib/client-ip'
 import { notFound } from '../../lib/errors'
 import { etagOf, parseIfMatch } from '../../lib/etag'
+import { noStore } from '../../lib/no-store'
 import { cleanPlugin } from '../../plugins/clean'
 import { API_PREFIX_PATH, futureDate, type IdentityContext, isUuid, requireSession } from './context'
 import {
@@ -103,7 +104,7 @@ export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         set.status = 201
         set.headers.location = `${API_PREFIX_PATH}/users/me/tokens/${token.id}`
         // the secret is shown once: no cache, and no stored copy for Idempotency-Key replays
-        set.headers['cache-control'] = 'no-store'
+        noStore(set)
         return { ...toPublicToken(token), token: token.token }
       },
       {

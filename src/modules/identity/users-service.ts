@@ -1,6 +1,6 @@
 import { and, asc, count, desc, eq, ilike, inArray, isNull, ne, or, type SQL, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
-import { sessions, type UserRole, users } from '../../db/schema'
+import { apiTokens, sessions, type UserRole, users } from '../../db/schema'
 import { conflict, fieldError, notFound, preconditionFailed, validationFailed } from '../../lib/errors'
 import { type Page, parseSort } from '../../lib/pagination'
 import { uniqueViolation } from '../../lib/pg-errors'
@@ -136,7 +136,18 @@ export async function endSessions(db: Db, userId: string, exceptSessionId?: stri
     )
 }
 
-/** Replaces the password hash (computed by the caller, outside any transaction) and ends sessions. */
+/**
+ * Ends the user's personal API tokens (logout-all, password change and reset: account recovery
+ * must evict whoever minted one). Tokens are checked on every request, so they fail at once.
+ */
+export async function endApiTokens(db: Db, userId: string) {
+  await db.delete(apiTokens).where(eq(apiTokens.userId, userId))
+}
+
+/**
+ * Replaces the password hash (computed by the caller, outside any transaction), ends the other
+ * sessions and every API token.
+ */
 export async function setPassword(
   db: Db,
   userId: string,
@@ -149,6 +160,7 @@ export async function setPassword(
       .set({ passwordHash, version: sql`${users.version} + 1`, updatedAt: new Date() })
       .where(eq(users.id, userId))
     await endSessions(tx, userId, keepSessionId)
+    await endApiTokens(tx, userId)
   })
 }
 
@@ -157,8 +169,7 @@ export async function passwordHashOf(db: Db, userId: string): Promise<string | n
   return row?.h ?? null
 }
 
-/** `POST /users/me/password`: the current password must match; other sessions end. */
-/** Verifying current_password is throttled like login (per account, reserved before the hash). */
+/** `POST /users/me/password`: the current password must match; other sessions and API tokens end. Verifying current_password is throttled like login (per account, reserved before the hash). */
 export async function changePassword(
   ctx: Pick<IdentityContext, 'db' | 'hasher' | 'limiter' | 'inFlight'>,
   user: AuthUser,
