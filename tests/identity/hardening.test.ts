@@ -104,7 +104,10 @@ describe('an API token cannot take over the account', () => {
     expect(row!.email).toBe(a.email)
     // the session itself may change it
     const email = `${unique('new')}@example.com`
-    const own = await ctx.req('PATCH', '/api/v1/users/me', { token: a.access, body: { email } })
+    const own = await ctx.req('PATCH', '/api/v1/users/me', {
+      token: a.access,
+      body: { email, current_password: a.password },
+    })
     expect(own.status).toBe(200)
     expect(own.body.email).toBe(email)
   })

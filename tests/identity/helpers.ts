@@ -1,3 +1,5 @@
+import { BackgroundTasks } from '../../src/lib/background'
+import { memoryLogger } from '../../src/lib/logger'
 import type { Mailer, MailMessage } from '../../src/lib/mailer'
 import { createTestApp, TEST_PASSWORD, type TestContext, type TestResponse, unique } from '../helpers/app'
 
@@ -38,8 +40,12 @@ export const freshIp = () => {
 /** A test app with TRUST_PROXY on (X-Forwarded-For picks the client IP) and captured mail. */
 export async function identityApp(env: Record<string, string> = {}) {
   const mail = captureMailer()
-  const ctx = await createTestApp({ env: { TRUST_PROXY: 'true', ...env }, deps: { mailer: mail.mailer } })
-  return { ...ctx, mail }
+  const background = new BackgroundTasks(memoryLogger('error').logger)
+  const ctx = await createTestApp({
+    env: { TRUST_PROXY: 'true', ...env },
+    deps: { mailer: mail.mailer, background },
+  })
+  return { ...ctx, mail, background }
 }
 
 export type IdentityApp = Awaited<ReturnType<typeof identityApp>>

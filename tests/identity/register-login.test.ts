@@ -51,7 +51,7 @@ describe('POST /auth/register', () => {
       version: 1,
     })
     expect(res.body.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
-    expect(res.headers.get('location')).toBe(`/api/v1/users/${res.body.id}`)
+    expect(res.headers.get('location')).toBe('/api/v1/users/me')
     expect(res.text).not.toContain('argon2')
     expect(res.text).not.toContain(TEST_PASSWORD)
     const mail = await ctx.mail.next(res.body.email)
@@ -184,6 +184,37 @@ describe('POST /auth/login', () => {
     const claims = ctx.jwt.verifyAccess(res.body.access_token)
     expect(claims).toMatchObject({ sub: a.id, type: 'access' })
     expect(typeof claims!.sid).toBe('string')
+  })
+
+  test('a grant_type other than password is a 400 unsupported_grant_type, before any password check', async () => {
+    const a = await account(ctx)
+    for (const grant of ['client_credentials', 'refresh_token', 'PASSWORD']) {
+      const form = new URLSearchParams({ grant_type: grant, username: a.username, password: a.password })
+      const res = await ctx.req('POST', '/api/v1/auth/login', {
+        body: form.toString(),
+        raw: true,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': freshIp() },
+      })
+      expectProblem(res, 400, 'unsupported_grant_type')
+      expect(res.headers.get('content-type')).toStartWith('application/problem+json')
+    }
+    const json = await ctx.req('POST', '/api/v1/auth/login', {
+      body: { grant_type: 'implicit', username: a.username, password: a.password },
+      headers: { 'x-forwarded-for': freshIp() },
+    })
+    expectProblem(json, 400, 'unsupported_grant_type')
+  })
+
+  test('the Location of a new account is readable by that account once logged in', async () => {
+    const name = unique('loc')
+    const reg = await ctx.req('POST', '/api/v1/auth/register', {
+      body: { email: `${name}@example.com`, username: name, password: TEST_PASSWORD },
+      headers: { 'x-forwarded-for': freshIp() },
+    })
+    const res = await login(ctx, name)
+    const read = await ctx.req('GET', reg.headers.get('location')!, { token: res.body.access_token })
+    expect(read.status).toBe(200)
+    expect(read.body.id).toBe(reg.body.id)
   })
 
   test('wrong password and unknown user give the same 401', async () => {

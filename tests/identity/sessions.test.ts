@@ -136,8 +136,9 @@ describe('sessions', () => {
     const other = await login(ctx, a.username)
     const res = await ctx.req('GET', '/api/v1/auth/sessions', { token: a.access })
     expect(res.status).toBe(200)
-    expect(res.body).toHaveLength(2)
-    const current = res.body.find((s: { current: boolean }) => s.current)
+    expect(res.body).toMatchObject({ total: 2, page: 1, page_size: 20, pages: 1 })
+    expect(res.body.items).toHaveLength(2)
+    const current = res.body.items.find((s: { current: boolean }) => s.current)
     expect(current.id).toBe(ctx.jwt.verifyAccess(a.access)!.sid)
     expect(Object.keys(current).sort()).toEqual([
       'created_at',
@@ -155,7 +156,20 @@ describe('sessions', () => {
     )
     expectProblem(await me(other.body.access_token), 401)
     const after = await ctx.req('GET', '/api/v1/auth/sessions', { token: a.access })
-    expect(after.body.map((s: { id: string }) => s.id)).toEqual([current.id])
+    expect(after.body.items.map((s: { id: string }) => s.id)).toEqual([current.id])
+  })
+
+  test('GET /auth/sessions is paginated like every list; bad page parameters are a 422', async () => {
+    const a = await account(ctx)
+    for (let i = 0; i < 3; i++) expect((await login(ctx, a.username)).status).toBe(200)
+    const p1 = await ctx.req('GET', '/api/v1/auth/sessions?page_size=3', { token: a.access })
+    expect(p1.body).toMatchObject({ total: 4, page: 1, page_size: 3, pages: 2 })
+    const p2 = await ctx.req('GET', '/api/v1/auth/sessions?page_size=3&page=2', { token: a.access })
+    expect(p2.body.items).toHaveLength(1)
+    const ids = [...p1.body.items, ...p2.body.items].map((s: { id: string }) => s.id)
+    expect(new Set(ids).size).toBe(4)
+    expectProblem(await ctx.req('GET', '/api/v1/auth/sessions?page_size=101', { token: a.access }), 422)
+    expectProblem(await ctx.req('GET', '/api/v1/auth/sessions?sort=ip', { token: a.access }), 422)
   })
 
   test("someone else's session, an unknown one and a malformed id are 404", async () => {

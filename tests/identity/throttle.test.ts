@@ -70,7 +70,7 @@ describe('registration and reset throttling', () => {
       const res = await ctx.req('POST', '/api/v1/auth/password-reset/request', { body: { email: a.email } })
       expect(res.status).toBe(202)
     }
-    await Bun.sleep(20)
+    await ctx.background.idle() // every request's lookup and mail has finished
     expect(ctx.mail.sent.filter((m) => m.to === a.email && m.subject.includes('Reset'))).toHaveLength(3)
   })
 })

@@ -82,10 +82,10 @@ export const apiTokens = pgTable(
   ],
 )
 
-export const ONE_TIME_PURPOSES = ['password_reset', 'verify_email'] as const
+export const ONE_TIME_PURPOSES = ['password_reset', 'verify_email', 'email_change_undo'] as const
 export type OneTimePurpose = (typeof ONE_TIME_PURPOSES)[number]
 
-/** Single-use emailed tokens (password reset, email verification); only the hash is stored. */
+/** Single-use emailed tokens (password reset, email verification, undoing an email change); only the hash is stored. */
 export const oneTimeTokens = pgTable(
   'one_time_tokens',
   {
@@ -95,7 +95,10 @@ export const oneTimeTokens = pgTable(
       .references(() => users.id, { onDelete: 'cascade' }),
     purpose: text().$type<OneTimePurpose>().notNull(),
     tokenHash: text().notNull().unique(),
-    /** The address the token was sent to: verifying it is void once the user's email changed. */
+    /**
+     * The address the token was sent to: a reset or verification is void once the user's email
+     * changed; an undo token holds the address to restore.
+     */
     email: text().notNull(),
     createdAt: tstz().notNull().defaultNow(),
     expiresAt: tstz().notNull(),

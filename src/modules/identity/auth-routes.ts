@@ -4,6 +4,7 @@ import { clientIp } from '../../lib/client-ip'
 import { badRequest, notFound } from '../../lib/errors'
 import { etagOf } from '../../lib/etag'
 import { noStore } from '../../lib/no-store'
+import { pageOf, toPage } from '../../lib/pagination'
 import type { Limit } from '../../lib/rate-limit'
 import { cleanPlugin } from '../../plugins/clean'
 import { API_PREFIX_PATH, type IdentityContext, isUuid, requireSession } from './context'
@@ -13,7 +14,6 @@ import {
   IdentityModel,
   IdParams,
   lowerEmail,
-  SessionPublic,
   TokenPair,
   toPublicSession,
   toPublicUser,
@@ -26,6 +26,7 @@ import {
   requestEmailVerification,
   requestPasswordReset,
   sendWelcome,
+  undoEmailChange,
 } from './tokens-service'
 import { createAccount, endApiTokens, endSessions } from './users-service'
 
@@ -57,7 +58,8 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         })
         void sendWelcome(ctx, user)
         set.status = 201
-        set.headers.location = `${API_PREFIX_PATH}/users/${user.id}`
+        // the new user reads their account at /users/me (once logged in); /users/{id} is admin-only
+        set.headers.location = `${API_PREFIX_PATH}/users/me`
         set.headers.etag = etagOf(user.version)
         return toPublicUser(user)
       },
@@ -76,6 +78,9 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
       '/login',
       ({ body, request, server, set }) => {
         noStore(set)
+        // RFC 6749 §5.2: only the password grant is served here
+        if (body.grant_type && body.grant_type !== 'password')
+          throw badRequest('Only grant_type=password is supported', 'unsupported_grant_type')
         return login(ctx, {
           login: body.username,
           password: body.password,
@@ -88,7 +93,7 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         response: { 200: TokenPair },
         detail: doc(
           'Log in (OAuth2 password grant)',
-          'Form (application/x-www-form-urlencoded) or JSON: `username` (username or email) and `password`. 5 failures per minute per IP and username, 20 per IP → 429.',
+          'Form (application/x-www-form-urlencoded) or JSON: `username` (username or email) and `password`; `grant_type`, when sent, must be `password` (else 400 `unsupported_grant_type`). 5 failures per minute per IP and account, 20 per IP → 429.',
         ),
       },
     )
@@ -132,9 +137,21 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
     )
     .get(
       '/sessions',
-      async ({ principal }) =>
-        (await listSessions(ctx.db, principal.user.id)).map((s) => toPublicSession(s, principal.sessionId)),
-      { auth: true, response: { 200: t.Array(SessionPublic) }, detail: doc('List my live sessions') },
+      async ({ principal, query }) => {
+        const page = toPage(query)
+        const { items, total } = await listSessions(ctx.db, principal.user.id, page)
+        return pageOf(
+          items.map((s) => toPublicSession(s, principal.sessionId)),
+          total,
+          page,
+        )
+      },
+      {
+        auth: true,
+        query: IdentityModel.pageOnly,
+        response: { 200: IdentityModel.sessionList },
+        detail: doc('List my live sessions', 'Paginated, most recently used first.'),
+      },
     )
     .delete(
       '/sessions/:id',
@@ -150,11 +167,9 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
       '/password-reset/request',
       ({ body, set }) => {
         // the lookup, token and mail happen after the response: known and unknown addresses answer alike
-        setTimeout(() => {
-          requestPasswordReset(ctx, body.email).catch((e) =>
-            ctx.logger.error('password reset request failed', { error: String((e as Error)?.message ?? e) }),
-          )
-        }, 0)
+        ctx.background.run('password reset request', async () => {
+          await await requestPasswordReset(ctx, body.email)
+        })
         set.status = 202
         return { status: 'accepted' as const }
       },
@@ -189,6 +204,21 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         return { status: 'accepted' as const }
       },
       { auth: true, response: { 202: Accepted }, detail: doc('Email me a verification link (24 h)') },
+    )
+    .post(
+      '/email-change/undo',
+      async ({ body, set }) => {
+        await undoEmailChange(ctx, body.token)
+        set.status = 204
+      },
+      {
+        body: IdentityModel.undoEmailChange,
+        response: { 204: t.Void() },
+        detail: doc(
+          'Undo an email change',
+          'With the token mailed to the previous address (single use, 7 days): restores that address, ends every session and deletes every API token. 409 when another account took the address meanwhile.',
+        ),
+      },
     )
     .post(
       '/verify-email/confirm',

@@ -4,6 +4,7 @@ import { clientIp } from '../../lib/client-ip'
 import { notFound } from '../../lib/errors'
 import { etagOf, parseIfMatch } from '../../lib/etag'
 import { noStore } from '../../lib/no-store'
+import { pageOf, toPage } from '../../lib/pagination'
 import { cleanPlugin } from '../../plugins/clean'
 import { API_PREFIX_PATH, futureDate, type IdentityContext, isUuid, requireSession } from './context'
 import {
@@ -17,8 +18,14 @@ import {
   toPublicUser,
   UserPublic,
 } from './model'
-import { createApiToken, deleteApiToken, listApiTokens } from './tokens-service'
-import { changePassword, updateUser } from './users-service'
+import {
+  createApiToken,
+  deleteApiToken,
+  getApiToken,
+  listApiTokens,
+  notifyEmailChange,
+} from './tokens-service'
+import { changePassword, updateUser, verifyCurrentPassword } from './users-service'
 
 const doc = (summary: string, description?: string) => ({
   tags: ['Users'],
@@ -41,16 +48,22 @@ export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
     )
     .patch(
       '',
-      async ({ principal, body, headers, set }) => {
-        // The email is where password resets go: a leaked API token must not be able to redirect it
-        if (body.email !== undefined && body.email.toLowerCase() !== principal.user.email.toLowerCase())
+      async ({ principal, body, headers, set, request, server }) => {
+        // The email is where password resets go: changing it needs a login session and the
+        // current password, and the old address is told, with a link that undoes the change.
+        const newEmail = body.email !== undefined && body.email !== principal.user.email
+        if (newEmail) {
           requireSession(principal, 'The email address can only be changed from a login session')
-        const user = await updateUser(
+          const ip = clientIp(request, server, ctx.settings.TRUST_PROXY)
+          await verifyCurrentPassword(ctx, principal.user.id, body.current_password, ip)
+        }
+        const { user, previousEmail } = await updateUser(
           ctx.db,
           principal.user.id,
           { email: body.email, username: body.username, fullName: body.full_name },
           parseIfMatch(headers['if-match']) ?? undefined,
         )
+        if (user.email !== previousEmail) void notifyEmailChange(ctx, user, previousEmail)
         set.headers.etag = etagOf(user.version)
         return toPublicUser(user)
       },
@@ -62,7 +75,7 @@ export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         response: { 200: UserPublic },
         detail: doc(
           'Update my profile',
-          'A new email address is unverified again and can only be set from a login session (an API token gets 403). Duplicate → 409.',
+          'A new email address needs `current_password` (422 without it or when wrong, throttled like login) and a login session (an API token gets 403); it is unverified again, and the previous address gets a mail with a link that undoes the change for 7 days. Duplicate → 409.',
         ),
       },
     )
@@ -118,11 +131,29 @@ export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
     )
     .get(
       '/tokens',
-      async ({ principal }) => (await listApiTokens(ctx.db, principal.user.id)).map(toPublicToken),
+      async ({ principal, query }) => {
+        const page = toPage(query)
+        const { items, total } = await listApiTokens(ctx.db, principal.user.id, page)
+        return pageOf(items.map(toPublicToken), total, page)
+      },
       {
         auth: true,
-        response: { 200: t.Array(ApiTokenPublic) },
-        detail: doc('List my API tokens (no secrets)'),
+        query: IdentityModel.pageOnly,
+        response: { 200: IdentityModel.tokenList },
+        detail: doc('List my API tokens (no secrets)', 'Paginated, newest first.'),
+      },
+    )
+    .get(
+      '/tokens/:id',
+      async ({ principal, params }) => {
+        if (!isUuid(params.id)) throw notFound('API token')
+        return toPublicToken(await getApiToken(ctx.db, principal.user.id, params.id))
+      },
+      {
+        auth: true,
+        params: IdParams,
+        response: { 200: ApiTokenPublic },
+        detail: doc('One of my API tokens (no secret)'),
       },
     )
     .delete(

@@ -94,8 +94,16 @@ export const IdentityModel = {
     closed,
   ),
   verifyConfirm: t.Object({ token: t.String({ minLength: 1, maxLength: 512 }) }, closed),
+  undoEmailChange: t.Object({ token: t.String({ minLength: 1, maxLength: 512 }) }, closed),
   updateMe: t.Object(
-    { email: t.Optional(Email), username: t.Optional(Username), full_name: t.Optional(FullName) },
+    {
+      email: t.Optional(Email),
+      username: t.Optional(Username),
+      full_name: t.Optional(FullName),
+      current_password: t.Optional(
+        t.String({ maxLength: 4096, description: 'Required when `email` changes (re-authentication)' }),
+      ),
+    },
     closed,
   ),
   changePassword: t.Object(
@@ -142,6 +150,10 @@ export const IdentityModel = {
     closed,
   ),
   userList: pageSchema(UserPublic),
+  /** Lists without sort or filters (sessions, API tokens): just the page. */
+  pageOnly: t.Object({ page: pageQuery.page, page_size: pageQuery.page_size }, closed),
+  sessionList: pageSchema(SessionPublic),
+  tokenList: pageSchema(ApiTokenPublic),
 }
 
 /** The `clean` macro's fields of identity bodies: full_name (users) and name (API tokens). */

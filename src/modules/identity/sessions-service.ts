@@ -1,8 +1,9 @@
-import { and, desc, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
+import { and, count, desc, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { oneTimeTokens, refreshTokens, sessions, users } from '../../db/schema'
 import { randomToken, sha256Hex } from '../../lib/crypto'
 import { forbidden, notFound, unauthorized } from '../../lib/errors'
+import type { Page } from '../../lib/pagination'
 import type { Limit } from '../../lib/rate-limit'
 import type { IdentityContext } from './context'
 
@@ -176,19 +177,30 @@ export async function endSession(db: Db, userId: string, sessionId: string) {
   if (!ended) throw notFound('Session')
 }
 
-export async function listSessions(db: Db, userId: string) {
-  return db
-    .select({
-      id: sessions.id,
-      userAgent: sessions.userAgent,
-      ip: sessions.ip,
-      createdAt: sessions.createdAt,
-      lastUsedAt: sessions.lastUsedAt,
-    })
-    .from(sessions)
-    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)))
-    .orderBy(desc(sessions.lastUsedAt))
-    .limit(500)
+/** My live sessions, most recently used first, one page of them and the total. */
+export async function listSessions(db: Db, userId: string, page: Page) {
+  const where = and(
+    eq(sessions.userId, userId),
+    isNull(sessions.revokedAt),
+    gt(sessions.expiresAt, sql`now()`),
+  )
+  const [items, [total]] = await Promise.all([
+    db
+      .select({
+        id: sessions.id,
+        userAgent: sessions.userAgent,
+        ip: sessions.ip,
+        createdAt: sessions.createdAt,
+        lastUsedAt: sessions.lastUsedAt,
+      })
+      .from(sessions)
+      .where(where)
+      .orderBy(desc(sessions.lastUsedAt), desc(sessions.id))
+      .limit(page.pageSize)
+      .offset(page.offset),
+    db.select({ n: count() }).from(sessions).where(where),
+  ])
+  return { items, total: total?.n ?? 0 }
 }
 
 /** Housekeeping: sessions expired or ended over a day ago (their refresh tokens cascade) and expired one-time tokens. */

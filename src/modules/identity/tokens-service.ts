@@ -1,17 +1,21 @@
-import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm'
+import { and, count, desc, eq, gt, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { type ApiTokenScope, apiTokens, type OneTimePurpose, oneTimeTokens, users } from '../../db/schema'
 import { randomToken, sha256Hex } from '../../lib/crypto'
-import { fieldError, notFound, validationFailed } from '../../lib/errors'
+import { conflict, fieldError, notFound, validationFailed } from '../../lib/errors'
 import { sendInBackground } from '../../lib/mailer'
+import type { Page } from '../../lib/pagination'
+import { uniqueViolation } from '../../lib/pg-errors'
 import type { Limit } from '../../lib/rate-limit'
 import { passwordProblems } from '../auth/password'
 import { API_TOKEN_PREFIX, type AuthUser } from '../auth/principal'
 import type { IdentityContext } from './context'
-import { setPassword } from './users-service'
+import { endApiTokens, endSessions, setPassword } from './users-service'
 
 export const RESET_TTL_MS = 30 * 60_000
 export const VERIFY_TTL_MS = 24 * 3_600_000
+/** How long the previous address can undo an email change. */
+export const UNDO_EMAIL_TTL_MS = 7 * 24 * 3_600_000
 export const RESET_REQUEST_LIMIT: Limit = { limit: 3, windowMs: 3_600_000 }
 
 const tokenColumns = {
@@ -43,12 +47,30 @@ export async function createApiToken(
   return { ...row!, token }
 }
 
-export async function listApiTokens(db: Db, userId: string) {
-  return db
+/** My API tokens (no secrets), newest first, one page of them and the total. */
+export async function listApiTokens(db: Db, userId: string, page: Page) {
+  const where = eq(apiTokens.userId, userId)
+  const [items, [total]] = await Promise.all([
+    db
+      .select(tokenColumns)
+      .from(apiTokens)
+      .where(where)
+      .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id))
+      .limit(page.pageSize)
+      .offset(page.offset),
+    db.select({ n: count() }).from(apiTokens).where(where),
+  ])
+  return { items, total: total?.n ?? 0 }
+}
+
+export async function getApiToken(db: Db, userId: string, id: string) {
+  const [row] = await db
     .select(tokenColumns)
     .from(apiTokens)
-    .where(eq(apiTokens.userId, userId))
-    .orderBy(desc(apiTokens.createdAt))
+    .where(and(eq(apiTokens.id, id), eq(apiTokens.userId, userId)))
+    .limit(1)
+  if (!row) throw notFound('API token')
+  return row
 }
 
 export async function deleteApiToken(db: Db, userId: string, id: string) {
@@ -213,4 +235,75 @@ export function sendWelcome(ctx: IdentityContext, user: { email: string; usernam
     },
     ctx.logger,
   )
+}
+
+/**
+ * Tells the address an account just left that it changed, with a single-use link (7 days) that
+ * undoes it: whoever changed it (a stolen session that knew the password, an admin's mistake)
+ * cannot lock the owner out, since the undo restores the address and ends every session.
+ */
+export async function notifyEmailChange(
+  ctx: IdentityContext,
+  user: { id: string; username: string; email: string },
+  previousEmail: string,
+): Promise<Promise<void>> {
+  const token = await issueOneTimeToken(
+    ctx.db,
+    user.id,
+    'email_change_undo',
+    previousEmail,
+    UNDO_EMAIL_TTL_MS,
+  )
+  return sendInBackground(
+    ctx.mailer,
+    {
+      to: previousEmail,
+      subject: 'Your Taskbase email address was changed',
+      text: `The email address of the Taskbase account ${user.username} was changed from ${previousEmail} to ${user.email}.\n\nIf this was not you, undo it within 7 days (this also signs out every device and revokes every API token):\n${link(ctx, '/undo-email-change', token)}\n\nThen reset your password.\n`,
+    },
+    ctx.logger,
+  )
+}
+
+/**
+ * `POST /auth/email-change/undo`: restores the address the token was sent to, marks it verified
+ * (its owner just proved it), ends every session and API token, and voids the other live tokens.
+ * 409 when another account took that address meanwhile.
+ */
+export async function undoEmailChange(ctx: IdentityContext, token: string) {
+  try {
+    await ctx.db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(oneTimeTokens)
+        .set({ usedAt: new Date() })
+        .where(
+          and(
+            eq(oneTimeTokens.tokenHash, sha256Hex(token)),
+            eq(oneTimeTokens.purpose, 'email_change_undo'),
+            isNull(oneTimeTokens.usedAt),
+            gt(oneTimeTokens.expiresAt, sql`now()`),
+          ),
+        )
+        .returning({ userId: oneTimeTokens.userId, email: oneTimeTokens.email })
+      if (!row) throw invalidToken()
+      await tx
+        .update(users)
+        .set({
+          email: row.email,
+          emailVerified: true,
+          version: sql`${users.version} + 1`,
+          updatedAt: new Date(),
+        })
+        .where(eq(users.id, row.userId))
+      await endSessions(tx, row.userId)
+      await endApiTokens(tx, row.userId)
+      await tx
+        .update(oneTimeTokens)
+        .set({ usedAt: new Date() })
+        .where(and(eq(oneTimeTokens.userId, row.userId), isNull(oneTimeTokens.usedAt)))
+    })
+  } catch (e) {
+    if (uniqueViolation(e)) throw conflict('Another account uses that address now; contact an administrator')
+    throw e
+  }
 }

@@ -1,6 +1,6 @@
-import { and, asc, count, desc, eq, ilike, inArray, isNull, ne, or, type SQL, sql } from 'drizzle-orm'
+import { and, asc, count, desc, eq, ilike, isNull, ne, or, type SQL, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
-import { apiTokens, sessions, type UserRole, users } from '../../db/schema'
+import { apiTokens, projectMembers, projects, sessions, type UserRole, users } from '../../db/schema'
 import { conflict, fieldError, notFound, preconditionFailed, validationFailed } from '../../lib/errors'
 import { type Page, parseSort } from '../../lib/pagination'
 import { uniqueViolation } from '../../lib/pg-errors'
@@ -86,34 +86,36 @@ export interface UserPatch {
 }
 
 /**
- * Applies a patch (+1 version, new updated_at). A changed email is unverified again. With
- * `versions` (If-Match) the write only happens when the stored version is one of them → else 412.
- * Deactivation ends every session of the user in the same transaction.
+ * Applies a patch (+1 version, new updated_at). A changed email is unverified again. The row is
+ * read under a lock in the write's transaction, so concurrent patches without If-Match all apply
+ * (last write wins); with `versions` (If-Match) the stored version must be one of them → else 412.
+ * Deactivation ends every session of the user in the same transaction. Returns the user after
+ * the change and the email it had before.
  */
 export async function updateUser(db: Db, id: string, patch: UserPatch, versions?: number[]) {
-  const current = await getUser(db, id)
-  if (versions && !versions.includes(current.version)) throw preconditionFailed()
-  const set: Partial<typeof users.$inferInsert> = {}
-  if (patch.email !== undefined && patch.email !== current.email) {
-    set.email = patch.email.toLowerCase()
-    set.emailVerified = false
-  }
-  if (patch.username !== undefined && patch.username !== current.username) set.username = patch.username
-  if (patch.fullName !== undefined && patch.fullName !== current.fullName) set.fullName = patch.fullName
-  if (patch.role !== undefined && patch.role !== current.role) set.role = patch.role
-  if (patch.isActive !== undefined && patch.isActive !== current.isActive) set.isActive = patch.isActive
-  if (!Object.keys(set).length) return current
-  await assertFree(db, { email: set.email, username: set.username }, id)
   try {
     return await db.transaction(async (tx) => {
+      const [current] = await tx.select(userColumns).from(users).where(eq(users.id, id)).for('update')
+      if (!current) throw notFound('User')
+      if (versions && !versions.includes(current.version)) throw preconditionFailed()
+      const set: Partial<typeof users.$inferInsert> = {}
+      if (patch.email !== undefined && patch.email !== current.email) {
+        set.email = patch.email.toLowerCase()
+        set.emailVerified = false
+      }
+      if (patch.username !== undefined && patch.username !== current.username) set.username = patch.username
+      if (patch.fullName !== undefined && patch.fullName !== current.fullName) set.fullName = patch.fullName
+      if (patch.role !== undefined && patch.role !== current.role) set.role = patch.role
+      if (patch.isActive !== undefined && patch.isActive !== current.isActive) set.isActive = patch.isActive
+      if (!Object.keys(set).length) return { user: current, previousEmail: current.email }
+      await assertFree(tx, { email: set.email, username: set.username }, id)
       const [user] = await tx
         .update(users)
         .set({ ...set, version: sql`${users.version} + 1`, updatedAt: new Date() })
-        .where(and(eq(users.id, id), eq(users.version, current.version)))
+        .where(eq(users.id, id))
         .returning(userColumns)
-      if (!user) throw preconditionFailed('The user changed meanwhile; reload and retry')
       if (set.isActive === false) await endSessions(tx, id)
-      return user
+      return { user: user!, previousEmail: current.email }
     })
   } catch (e) {
     const constraint = uniqueViolation(e)
@@ -169,7 +171,28 @@ export async function passwordHashOf(db: Db, userId: string): Promise<string | n
   return row?.h ?? null
 }
 
-/** `POST /users/me/password`: the current password must match; other sessions and API tokens end. Verifying current_password is throttled like login (per account, reserved before the hash). */
+/**
+ * Re-authentication for account changes (password, email): `password` must be the user's current
+ * one, else a 422 on `field`. Throttled like login (per account, reserved before the hash).
+ */
+export async function verifyCurrentPassword(
+  ctx: Pick<IdentityContext, 'db' | 'hasher' | 'limiter' | 'inFlight'>,
+  userId: string,
+  password: string | undefined,
+  ip: string,
+  field = 'current_password',
+) {
+  if (password === undefined || password === '')
+    throw validationFailed(
+      [fieldError(field, 'is required to make this change')],
+      'Current password is required',
+    )
+  const hash = await passwordHashOf(ctx.db, userId)
+  const ok = await throttledCheck(ctx, 'password', ip, userId, () => ctx.hasher.verify(password, hash))
+  if (!ok) throw validationFailed([fieldError(field, 'is incorrect')], 'Current password is incorrect')
+}
+
+/** `POST /users/me/password`: the current password must match; other sessions and API tokens end. */
 export async function changePassword(
   ctx: Pick<IdentityContext, 'db' | 'hasher' | 'limiter' | 'inFlight'>,
   user: AuthUser,
@@ -178,12 +201,7 @@ export async function changePassword(
   newPassword: string,
   ip: string,
 ) {
-  const hash = await passwordHashOf(ctx.db, user.id)
-  const ok = await throttledCheck(ctx, 'password', ip, user.id, () =>
-    ctx.hasher.verify(currentPassword, hash),
-  )
-  if (!ok)
-    throw validationFailed([fieldError('current_password', 'is incorrect')], 'Current password is incorrect')
+  await verifyCurrentPassword(ctx, user.id, currentPassword, ip)
   const problems = passwordProblems(newPassword, user, 'new_password')
   if (problems.length) throw validationFailed(problems, 'Password does not meet the policy')
   await setPassword(ctx.db, user.id, await ctx.hasher.hash(newPassword), currentSessionId)
@@ -234,8 +252,36 @@ export async function listUsers(
   return { items, total: total?.n ?? 0 }
 }
 
+/**
+ * Deletes a user and everything they alone own. Refused (409) while they own a live project that
+ * other people are members of: those projects must be transferred (or deleted) first, so nobody
+ * loses work they share. The owned projects are locked while this is checked.
+ */
 export async function deleteUser(db: Db, id: string, versions?: number[]) {
-  const current = await getUser(db, id)
-  if (versions && !versions.includes(current.version)) throw preconditionFailed()
-  await db.delete(users).where(inArray(users.id, [id]))
+  await db.transaction(async (tx) => {
+    const [current] = await tx.select(userColumns).from(users).where(eq(users.id, id)).for('update')
+    if (!current) throw notFound('User')
+    if (versions && !versions.includes(current.version)) throw preconditionFailed()
+    await tx.select({ id: projects.id }).from(projects).where(eq(projects.ownerId, id)).for('update')
+    const shared = await tx
+      .select({ name: projects.name })
+      .from(projects)
+      .where(
+        and(
+          eq(projects.ownerId, id),
+          isNull(projects.deletedAt),
+          sql`exists (select 1 from ${projectMembers} where ${projectMembers.projectId} = ${projects.id} and ${projectMembers.userId} <> ${id})`,
+        ),
+      )
+      .orderBy(asc(projects.name))
+      .limit(6)
+    if (shared.length)
+      throw conflict(
+        `The user owns ${shared.length > 5 ? 'more than 5' : shared.length} project(s) shared with other members (${shared
+          .slice(0, 5)
+          .map((p) => JSON.stringify(p.name))
+          .join(', ')}); transfer or delete them first`,
+      )
+    await tx.delete(users).where(eq(users.id, id))
+  })
 }
