@@ -5,6 +5,7 @@ import { sessions, type UserRole, users } from '../../src/db/schema'
 import type { AppDeps } from '../../src/deps'
 import { memoryLogger } from '../../src/lib/logger'
 import { createJwt } from '../../src/modules/auth/jwt'
+import { recordStatus } from '../openapi/status-recorder'
 import { testDatabase } from './db'
 
 export const TEST_SECRET = 'test-secret-key-that-is-long-enough-0123456789'
@@ -70,6 +71,8 @@ export async function createTestApp(opts: { env?: Record<string, string>; deps?:
     }
     const url = path.startsWith('http') ? path : `http://localhost${path}`
     const res = await app.handle(new Request(url, { method, headers, body }))
+    // checked against the OpenAPI document after the last test file (see preload.ts)
+    recordStatus(method, url, res.status)
     const text = await res.text()
     let parsed: unknown = text
     try {
