@@ -6,6 +6,8 @@ import { sha256Hex } from '../lib/crypto'
 import { badRequest, conflict, fieldError, validationFailed } from '../lib/errors'
 import type { Logger } from '../lib/logger'
 import { principalOf } from './auth'
+import { describeError } from './http'
+import { requestMeta } from './request-context'
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000
 const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/
@@ -106,19 +108,33 @@ export function idempotencyPlugin({ db, logger }: IdempotencyDeps) {
           isNull(idempotencyKeys.responseStatus),
         ),
       )
-      .catch((err) => logger.warn('could not release an idempotency key', { err: String(err) }))
+      .catch((err) => logger.warn('could not release an idempotency key', { err: describeError(err) }))
   }
 
-  async function store(c: Claim, s: Stored) {
+  /**
+   * Saves the response for replays. A failure here must not turn the request's real outcome
+   * (often a created resource) into a 500, nor leave the key claimed for 24 h: log it, release
+   * the key (a retry runs again), and let the real response go out.
+   */
+  async function store(c: Claim, s: Stored, requestId: string) {
     c.done = true
-    await db
-      .update(idempotencyKeys)
-      .set({
-        responseStatus: String(s.status),
-        responseBody: s.body,
-        responseHeaders: JSON.stringify(s.headers),
+    try {
+      await db
+        .update(idempotencyKeys)
+        .set({
+          responseStatus: String(s.status),
+          responseBody: s.body,
+          responseHeaders: JSON.stringify(s.headers),
+        })
+        .where(and(eq(idempotencyKeys.userId, c.userId), eq(idempotencyKeys.key, c.key)))
+    } catch (err) {
+      logger.error('could not store an idempotent response', {
+        request_id: requestId,
+        status: s.status,
+        err: describeError(err),
       })
-      .where(and(eq(idempotencyKeys.userId, c.userId), eq(idempotencyKeys.key, c.key)))
+      await release(c)
+    }
   }
 
   const plugin = new Elysia({ name: 'idempotency' })
@@ -178,7 +194,7 @@ export function idempotencyPlugin({ db, logger }: IdempotencyDeps) {
         ),
       )
       if (stored.status >= 500 || noStore) await release(c)
-      else await store(c, stored)
+      else await store(c, stored, requestMeta(request).id)
     })
     .onAfterResponse({ as: 'global' }, async ({ request }) => {
       const c = claims.get(request)

@@ -114,15 +114,20 @@ describe('Idempotency-Key on POST', () => {
   test('invalid keys are a 400; anonymous and keyless POSTs are not keyed; expired keys run again', async () => {
     const ctx = await testApp()
     const me = await createUser(ctx)
-    for (const key of ['', 'x'.repeat(256), 'tab\there', 'ünï'])
-      expectProblem(
-        await ctx.req('POST', `${API}/projects`, {
-          token: me.token,
-          body: { name: unique('n') },
-          headers: { 'idempotency-key': key },
-        }),
-        key === '' ? 400 : 400,
-      )
+    // every malformed key is refused before the handler runs: 400, nothing created, nothing claimed
+    for (const key of ['', 'x'.repeat(256), 'tab\there', 'ünï']) {
+      const name = unique('n')
+      const res = await ctx.req('POST', `${API}/projects`, {
+        token: me.token,
+        body: { name },
+        headers: { 'idempotency-key': key },
+      })
+      expect(expectProblem(res, 400, 'bad_request').detail).toContain('Idempotency-Key')
+      expect(await ctx.db.select().from(projects).where(eq(projects.name, name))).toHaveLength(0)
+    }
+    expect(await ctx.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.userId, me.id))).toHaveLength(
+      0,
+    )
     expectProblem(
       await ctx.req('POST', `${API}/projects`, { body: { name: 'x' }, headers: { 'idempotency-key': 'k' } }),
       401,
@@ -146,6 +151,53 @@ describe('Idempotency-Key on POST', () => {
     expect(again.headers.get('idempotency-replayed')).toBeNull()
     expectProblem(again, 409) // ran again: the name is now taken
     expect(first.status).toBe(201)
+  })
+
+  test('a failure to store the response returns the real response, logs it and releases the key', async () => {
+    const ctx = await testApp()
+    const me = await createUser(ctx)
+    const p = await makeProject(ctx, me)
+    const key = unique('key-')
+    const url = `${API}/projects/${p.id}/tasks`
+    const post = () =>
+      ctx.req('POST', url, {
+        token: me.token,
+        body: { title: 'stored?' },
+        headers: { 'idempotency-key': key },
+      })
+    // the task is created (db.execute); saving the response (db.update of idempotency_keys) fails
+    const db = ctx.db as any
+    const original = db.update
+    db.update = (table: unknown) =>
+      table === idempotencyKeys
+        ? {
+            set: () => ({ where: () => Promise.reject(new Error('disk full')) }),
+          }
+        : original.call(ctx.db, table)
+    let first: Awaited<ReturnType<typeof post>>
+    try {
+      first = await post()
+    } finally {
+      db.update = original
+    }
+    expect(first.status).toBe(201)
+    expect(first.body.title).toBe('stored?')
+    expect(first.headers.get('location')).toContain(first.body.id)
+    const logged = ctx.logs.entries().filter((e) => e.msg === 'could not store an idempotent response')
+    expect(logged.length).toBe(1)
+    expect(JSON.stringify(logged[0])).not.toContain('stored?') // no body in the log
+    const [row] = await ctx.db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.userId, me.id), eq(idempotencyKeys.key, key)))
+    expect(row).toBeUndefined()
+    // the key is free again: a retry runs (no 409 "still being processed" for 24 h)
+    const retry = await post()
+    expect(retry.status).toBe(201)
+    expect(retry.headers.get('idempotency-replayed')).toBeNull()
+    const replay = await post()
+    expect(replay.headers.get('idempotency-replayed')).toBe('true')
+    expect(replay.body).toEqual(retry.body)
   })
 
   test('a 5xx releases the claim so a retry runs; 204 responses are replayed empty', async () => {
