@@ -36,7 +36,7 @@ describe('members', () => {
     expect(count).toBeLessThanOrEqual(4)
   })
 
-  test('owner adds by user_id or email (case-insensitive); events are written', async () => {
+  test('owner adds by user_id; the Location reads the new member; events are written', async () => {
     const ctx = await testApp()
     const [owner, a, b] = await users(ctx, 3)
     const p = await makeProject(ctx, owner!)
@@ -47,17 +47,55 @@ describe('members', () => {
     expect(byId.status).toBe(201)
     expect(byId.body.role).toBe('viewer')
     expect(byId.headers.get('location')).toBe(`/api/v1/projects/${p.id}/members/${a!.id}`)
-    const byEmail = await ctx.req('POST', `${API}/projects/${p.id}/members`, {
-      token: owner!.token,
-      body: { email: b!.email.toUpperCase(), role: 'editor' },
-    })
-    expect(byEmail.status).toBe(201)
-    expect(byEmail.body.user.id).toBe(b!.id)
+    // the new member (and the owner) can read it there
+    for (const token of [owner!.token, a!.token]) {
+      const read = await ctx.req('GET', byId.headers.get('location')!, { token })
+      expect(read.status).toBe(200)
+      expect(read.body).toEqual(byId.body)
+    }
+    expect(
+      (
+        await ctx.req('POST', `${API}/projects/${p.id}/members`, {
+          token: owner!.token,
+          body: { user_id: b!.id, role: 'editor' },
+        })
+      ).status,
+    ).toBe(201)
     const evs = await ctx.db
       .select()
       .from(events)
       .where(and(eq(events.projectId, p.id), eq(events.type, 'member.added')))
     expect(evs.length).toBe(2)
+  })
+
+  test('GET one member: a stranger and a non-member id are 404', async () => {
+    const ctx = await testApp()
+    const { project, owner, outsider } = await team(ctx)
+    const url = (id: string) => `${API}/projects/${project.id}/members/${id}`
+    expectProblem(await ctx.req('GET', url(owner.id), { token: outsider.token }), 404, 'not_found')
+    expectProblem(await ctx.req('GET', url(outsider.id), { token: owner.token }), 404, 'not_found')
+    expectProblem(await ctx.req('GET', url('not-a-uuid'), { token: owner.token }), 404)
+    expectProblem(await ctx.req('GET', url(owner.id)), 401)
+  })
+
+  test('adding by email is refused whether or not the address is registered: nothing is revealed', async () => {
+    const ctx = await testApp()
+    const { project, owner, outsider } = await team(ctx)
+    const url = `${API}/projects/${project.id}/members`
+    const known = expectProblem(
+      await ctx.req('POST', url, { token: owner.token, body: { email: outsider.email, role: 'editor' } }),
+      422,
+    )
+    const unknown = expectProblem(
+      await ctx.req('POST', url, {
+        token: owner.token,
+        body: { email: 'nobody@nowhere.test', role: 'editor' },
+      }),
+      422,
+    )
+    expect(known.errors).toEqual(unknown.errors)
+    const list = await ctx.req('GET', url, { token: owner.token })
+    expect(list.body.items.map((m: { user: { id: string } }) => m.user.id)).not.toContain(outsider.id)
   })
 
   test('add: validation, unknown user 422, duplicate 409, non-owner 403, outsider 404', async () => {
@@ -77,13 +115,6 @@ describe('members', () => {
       422,
     )
     expect(unknown.errors?.[0]?.field).toBe('user_id')
-    expectProblem(
-      await ctx.req('POST', url, {
-        token: owner.token,
-        body: { email: 'nobody@nowhere.test', role: 'editor' },
-      }),
-      422,
-    )
     expectProblem(
       await ctx.req('POST', url, { token: owner.token, body: { user_id: editor.id, role: 'viewer' } }),
       409,

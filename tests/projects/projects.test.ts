@@ -21,7 +21,9 @@ describe('POST /projects', () => {
       task_count: 0,
       version: 1,
     })
-    expect(res.body.slug).toBe(name.toLowerCase().replace(/[^a-z0-9]+/g, '-'))
+    expect(res.body.slug).toMatch(
+      new RegExp(`^${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-[a-z0-9]{6}$`),
+    )
     expect(res.body.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
     expect(res.headers.get('location')).toBe(`/api/v1/projects/${res.body.id}`)
     expect(res.headers.get('etag')).toBe('"1"')
@@ -79,15 +81,17 @@ describe('POST /projects', () => {
     expect(res.body.description).toBe('<b>md</b>')
   })
 
-  test('slugs are unique: my-project, my-project-2, ... also across owners and concurrently', async () => {
+  test('slugs are the name plus a random suffix: unique, and independent of other owners’ projects', async () => {
     const ctx = await testApp()
     const [a, b] = await users(ctx, 2)
     const base = unique('slug base ')
     const slug = base.toLowerCase().replace(/[^a-z0-9]+/g, '-')
     const first = await makeProject(ctx, a!, { name: base })
-    expect(first.slug).toBe(slug)
+    expect(first.slug).toMatch(new RegExp(`^${slug}-[a-z0-9]{6}$`))
+    // a stranger naming a project the same gets the same shape: no "-2" telling them it exists
     const second = await makeProject(ctx, b!, { name: base.toUpperCase() })
-    expect(second.slug).toBe(`${slug}-2`)
+    expect(second.slug).toMatch(new RegExp(`^${slug}-[a-z0-9]{6}$`))
+    expect(second.slug).not.toBe(first.slug)
     const many = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
         ctx.req('POST', `${API}/projects`, {
@@ -97,16 +101,16 @@ describe('POST /projects', () => {
       ),
     )
     for (const r of many) expect(r.status).toBe(201)
-    const slugs = many.map((r) => r.body.slug)
-    expect(new Set(slugs).size).toBe(6)
-    expect(slugs.sort()).toEqual([3, 4, 5, 6, 7, 8].map((n) => `${slug}-${n}`).sort())
+    const slugs = many.map((r) => r.body.slug as string)
+    expect(new Set([...slugs, first.slug, second.slug]).size).toBe(8)
+    for (const s of slugs) expect(s).toMatch(new RegExp(`^${slug}-[a-z0-9]{6}$`))
   })
 
   test('slug of a name without ASCII letters falls back to "project", and is stable on rename', async () => {
     const ctx = await testApp()
     const u = await createUser(ctx)
     const p = await makeProject(ctx, u, { name: `日本 ${unique('')}`.replace(/[a-z0-9]/g, '') || '日本' })
-    expect(p.slug).toMatch(/^project(-\d+)?$/)
+    expect(p.slug).toMatch(/^project-[a-z0-9]{6}$/)
     const q = await makeProject(ctx, u)
     const renamed = await ctx.req('PATCH', `${API}/projects/${q.id}`, {
       token: u.token,

@@ -8,7 +8,7 @@ import { commentRoutes } from '../comments'
 import { dashboardRoutes } from '../dashboard'
 import { taskRoutes } from '../tasks'
 import { created, noContent, withEtag } from './http'
-import { addMember, listMembers, removeMember, updateMember } from './members'
+import { addMember, getMember, listMembers, removeMember, updateMember } from './members'
 import { ProjectModel } from './model'
 import {
   createProject,
@@ -165,8 +165,18 @@ export const projectsModule = (deps: ModuleDeps) => {
           tags,
           summary: 'Add a member',
           description:
-            'Owner only. Give exactly one of `user_id` or `email`; an unknown user is a 422, an existing member a 409.',
+            'Owner only. By `user_id` only (adding by email would reveal which addresses are registered); an unknown user is a 422, an existing member a 409.',
         },
+      },
+    )
+    .get(
+      '/projects/:id/members/:user_id',
+      ({ principal, params }) => getMember(db, principal.user.id, params.id, params.user_id),
+      {
+        auth: true,
+        params: ProjectModel.memberParams,
+        response: ProjectModel.member,
+        detail: { tags, summary: 'Get a member' },
       },
     )
     .patch(

@@ -45,33 +45,21 @@ export async function listMembers(db: Db, userId: string, projectId: string, pag
 }
 
 export interface AddMemberInput {
-  user_id?: string
-  email?: string
+  user_id: string
   role: 'editor' | 'viewer'
 }
 
-/** Adds an existing user by id or email. An unknown user is a 422 on the field that named them. */
+/**
+ * Adds an existing user by id (they share it from GET /users/me). By id only: adding by email
+ * told the owner whether an address is registered. An unknown id is a 422 on user_id.
+ */
 export async function addMember(db: Db, userId: string, projectId: string, input: AddMemberInput) {
-  if ((input.user_id === undefined) === (input.email === undefined))
-    throw validationFailed(
-      [fieldError('user_id', 'give exactly one of user_id or email')],
-      'Request body is invalid',
-    )
   try {
     return await db.transaction(async (tx) => {
       const { role } = await projectAccess(tx, projectId, userId)
       requireRole(role, 'owner', 'add members')
-      const field = input.user_id !== undefined ? 'user_id' : 'email'
-      const [user] = await tx
-        .select(memberUser)
-        .from(users)
-        .where(
-          input.user_id !== undefined
-            ? eq(users.id, input.user_id)
-            : eq(sql`lower(${users.email})`, input.email!.trim().toLowerCase()),
-        )
-        .limit(1)
-      if (!user) throw validationFailed([fieldError(field, 'no such user')], 'Request body is invalid')
+      const [user] = await tx.select(memberUser).from(users).where(eq(users.id, input.user_id)).limit(1)
+      if (!user) throw validationFailed([fieldError('user_id', 'no such user')], 'Request body is invalid')
       const [member] = await tx
         .insert(projectMembers)
         .values({ projectId, userId: user.id, role: input.role })
@@ -84,6 +72,19 @@ export async function addMember(db: Db, userId: string, projectId: string, input
     if (isUniqueViolation(e)) throw conflict('This user is already a member of the project')
     throw e
   }
+}
+
+/** One member of a project I am a member of; anyone else's project or a non-member is a 404. */
+export async function getMember(db: Db, userId: string, projectId: string, memberId: string) {
+  await projectAccess(db, projectId, userId)
+  const [row] = await db
+    .select({ member: projectMembers, user: memberUser })
+    .from(projectMembers)
+    .innerJoin(users, eq(users.id, projectMembers.userId))
+    .where(and(eq(projectMembers.projectId, projectId), eq(projectMembers.userId, memberId)))
+    .limit(1)
+  if (!row) throw notFound('Member')
+  return toPublicMember(row)
 }
 
 async function lockedMember(tx: Db, projectId: string, memberId: string): Promise<MemberRow> {

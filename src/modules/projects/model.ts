@@ -61,8 +61,7 @@ export const ProjectModel = {
   transfer: t.Object({ user_id: Uuid }, closed),
   addMember: t.Object(
     {
-      user_id: t.Optional(Uuid),
-      email: t.Optional(t.String({ minLength: 3, maxLength: 320 })),
+      user_id: t.String({ format: 'uuid', description: "The user's id (they find it in GET /users/me)" }),
       role: t.Union([t.Literal('editor'), t.Literal('viewer')]),
     },
     closed,

@@ -60,19 +60,18 @@ export function slugify(name: string): string {
   return s || 'project'
 }
 
-/** The first free slug of the `base`, `base-2`, `base-3`, ... series (the unique index has the last word). */
-async function nextSlug(db: Db, base: string): Promise<string> {
-  const taken = await db
-    .select({ slug: projects.slug })
-    .from(projects)
-    .where(or(eq(projects.slug, base), sql`${projects.slug} ~ ${`^${base}-[0-9]+$`}`))
-  if (!taken.some((r) => r.slug === base)) return base
-  let max = 1
-  for (const { slug } of taken) {
-    const n = Number(slug.slice(base.length + 1))
-    if (Number.isSafeInteger(n) && n > max) max = n
-  }
-  return `${base}-${max + 1}`
+const SLUG_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789'
+
+/**
+ * `my-project-k3x9q2`: the name's slug and 6 random characters (36^6 ≈ 2·10^9 per name). Slugs are
+ * globally unique, but a new slug never depends on other people's projects, so it reveals nothing
+ * about them (a `-2` suffix told a stranger that someone had a project of that name).
+ */
+export function newSlug(name: string): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6))
+  let suffix = ''
+  for (const b of bytes) suffix += SLUG_ALPHABET[b % SLUG_ALPHABET.length]
+  return `${slugify(name)}-${suffix}`
 }
 
 const nameTaken = () =>
@@ -87,10 +86,9 @@ function mapNameConflict(e: unknown): never {
 }
 
 export async function createProject(db: Db, userId: string, input: ProjectCreate): Promise<PublicProject> {
-  const base = slugify(input.name)
-  // Two creates can pick the same free slug; the loser retries with the next one.
+  // A random slug collides about never; the unique index has the last word and we draw again.
   for (let attempt = 0; ; attempt++) {
-    const slug = await nextSlug(db, base)
+    const slug = newSlug(input.name)
     try {
       return await db.transaction(async (tx) => {
         const [p] = await tx
@@ -107,7 +105,7 @@ export async function createProject(db: Db, userId: string, input: ProjectCreate
         return toPublicProject(p!, 'owner')
       })
     } catch (e) {
-      if (isUniqueViolation(e, 'projects_slug_key') && attempt < 20) continue
+      if (isUniqueViolation(e, 'projects_slug_key') && attempt < 5) continue
       mapNameConflict(e)
     }
   }
