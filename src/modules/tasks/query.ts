@@ -2,7 +2,7 @@ import { asc, desc, eq, gt, ilike, inArray, isNull, lt, notInArray, or, type SQL
 import { TASK_PRIORITIES, TASK_STATUSES, type TaskPriority, type TaskStatus, tasks } from '../../db/schema'
 import { isUuid } from '../../lib/api'
 import { fieldError, validationFailed } from '../../lib/errors'
-import { parseSort } from '../../lib/pagination'
+import { parseSort, type SortKey } from '../../lib/pagination'
 import { likePattern } from '../projects/access'
 import { TASK_SORTS, type TaskFilters } from './model'
 
@@ -23,10 +23,15 @@ export function isRealDate(s: string): boolean {
 export const todayUtc = () => new Date().toISOString().slice(0, 10)
 
 function list<T extends string>(raw: string, allowed: readonly T[], field: string): T[] {
-  const items = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
+  // duplicates collapse: `todo,todo` is the same filter, and the same SQL shape (bounded statements)
+  const items = [
+    ...new Set(
+      raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ]
   if (!items.length) throw invalid(field, `must be a comma list of ${allowed.join(', ')}`)
   for (const i of items)
     if (!allowed.includes(i as T))
@@ -78,13 +83,26 @@ const SORT_COLUMNS = {
   title: sql`lower(${tasks.title})`,
 } as const
 
+export type TaskSort = SortKey<(typeof TASK_SORTS)[number]>[]
+
+/** `sort` parsed against the allow-list (a 422 otherwise); the default is `number` ascending. */
+export function parseTaskSort(raw: string | undefined): TaskSort {
+  const parsed = parseSort(raw, TASK_SORTS)
+  return parsed.length ? parsed : [{ field: 'number', desc: false }]
+}
+
 /**
- * ORDER BY for `sort` (default `number`), always ending with the unique id so pages never overlap.
+ * One spelling per order: `-number,title` whatever spaces the client put around it. Cache keys
+ * use this, never the raw `sort` string (which has unboundedly many spellings of one order).
+ */
+export const sortKey = (keys: TaskSort): string => keys.map((k) => (k.desc ? '-' : '') + k.field).join(',')
+
+/**
+ * ORDER BY for the parsed sort (or a raw `sort` string, parsed here), always ending with the unique id so pages never overlap.
  * The id follows the direction of the last key, so (project_id, key, id) indexes serve both ways.
  */
-export function taskOrder(raw: string | undefined): SQL[] {
-  const parsed = parseSort(raw, TASK_SORTS)
-  const keys = parsed.length ? parsed : [{ field: 'number' as const, desc: false }]
+export function taskOrder(sort: TaskSort | string | undefined): SQL[] {
+  const keys = Array.isArray(sort) ? sort : parseTaskSort(sort)
   const order = keys.map((k) => {
     const col = SORT_COLUMNS[k.field]
     // Tasks without a due date sort last in both directions

@@ -9,7 +9,7 @@ import { diff, recordEvent } from '../activity/service'
 import { projectAccess, requireRole } from '../projects/access'
 import { type PublicTask, TASK_EVENT_FIELDS, type TaskRow, toPublicTask } from './mapper'
 import type { TaskCreate, TaskFilters, TaskUpdate } from './model'
-import { isRealDate, taskFilters, taskOrder } from './query'
+import { isRealDate, parseTaskSort, sortKey, type TaskSort, taskFilters, taskOrder } from './query'
 
 export interface TaskAccess {
   task: TaskRow
@@ -223,7 +223,7 @@ export async function deleteTask(db: Db, userId: string, taskId: string, ifMatch
   })
 }
 
-async function pageTasks(db: Db, where: ReturnType<typeof and>, sort: string | undefined, page: Page) {
+async function pageTasks(db: Db, where: ReturnType<typeof and>, sort: TaskSort, page: Page) {
   const order = taskOrder(sort)
   const [rows, [total]] = await Promise.all([
     db
@@ -246,28 +246,22 @@ export async function listTasks(
   page: Page,
 ) {
   const filters = taskFilters(q, userId)
-  const order = taskOrder(q.sort)
+  const sort = parseTaskSort(q.sort)
   await projectAccess(db, projectId, userId)
-  // The common shape (no filter, a simple sort) runs prepared; see src/db/prepared.ts
-  if (!filters.length && (q.sort ?? '').split(',').length <= 2)
-    return preparedTaskPage(db, projectId, q.sort, order, page)
-  return pageTasks(db, and(eq(tasks.projectId, projectId), ...filters), q.sort, page)
+  // The common shape (no filter, one or two sort keys) runs prepared; see src/db/prepared.ts
+  if (!filters.length && sort.length <= 2) return preparedTaskPage(db, projectId, sort, page)
+  return pageTasks(db, and(eq(tasks.projectId, projectId), ...filters), sort, page)
 }
 
-async function preparedTaskPage(
-  db: Db,
-  projectId: string,
-  sort: string | undefined,
-  order: SQL[],
-  page: Page,
-) {
+async function preparedTaskPage(db: Db, projectId: string, sort: TaskSort, page: Page) {
+  // keyed by the parsed order: 132 possible shapes at most, whatever the spelling of `sort`
   const [rows, [total]] = await Promise.all([
-    prepared(db, `task_page:${sort ?? ''}`, (db) =>
+    prepared(db, `task_page:${sortKey(sort)}`, (db) =>
       db
         .select()
         .from(tasks)
         .where(eq(tasks.projectId, sql.placeholder('project')))
-        .orderBy(...order)
+        .orderBy(...taskOrder(sort))
         .limit(sql.placeholder('limit'))
         .offset(sql.placeholder('offset'))
         .prepare('task_page'),
@@ -299,5 +293,5 @@ export async function listMyTasks(db: Db, userId: string, q: TaskFilters & { sor
     inArray(tasks.projectId, myProjectIds(db, userId)),
     ...taskFilters(filters, userId),
   )
-  return pageTasks(db, where, q.sort, page)
+  return pageTasks(db, where, parseTaskSort(q.sort), page)
 }
