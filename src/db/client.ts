@@ -24,6 +24,12 @@ export interface Database {
   rows<T = Record<string, unknown>>(query: SQL): Promise<T[]>
   ping(): Promise<void>
   close(): Promise<void>
+  /**
+   * Calls `onMessage` for every NOTIFY on `channel` after it commits (pg_notify in a transaction
+   * is delivered at commit). PostgreSQL: a dedicated connection, so every instance hears every
+   * other; embedded: in-process. Resolves to the function that stops listening.
+   */
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>
   /** The postgres.js client (postgres mode only), for raw SQL such as EXPLAIN in bench/. */
   pg?: postgres.Sql
 }
@@ -104,6 +110,12 @@ async function createPglite(opts: DatabaseOptions): Promise<Database> {
       if (closed) throw new Error('database is closed')
       await client.query('select 1')
     },
+    async listen(channel, onMessage) {
+      const stop = await client.listen(channel, onMessage)
+      return async () => {
+        if (!closed) await stop()
+      }
+    },
     async close() {
       if (closed) return
       closed = true
@@ -134,6 +146,12 @@ async function createPostgres(url: string, opts: DatabaseOptions): Promise<Datab
     },
     async ping() {
       await pg`select 1`
+    },
+    async listen(channel, onMessage) {
+      const { unlisten } = await pg.listen(channel, (payload) => onMessage(payload))
+      return async () => {
+        await unlisten().catch(() => {})
+      }
     },
     async close() {
       await pg.end({ timeout: 5 })

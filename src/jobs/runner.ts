@@ -1,0 +1,228 @@
+import { hostname } from 'node:os'
+import type { Database, Db } from '../db/client'
+import type { Logger } from '../lib/logger'
+import {
+  backoffMs,
+  claim,
+  complete,
+  extendLease,
+  fail,
+  JOBS_CHANNEL,
+  type JobRow,
+  nextRunAt,
+  release,
+} from './queue'
+
+export interface JobContext {
+  job: JobRow
+  db: Db
+  logger: Logger
+  /** Aborted when the job overruns its timeout or the runner stops. */
+  signal: AbortSignal
+}
+
+/** One kind of job: how to run it and how hard to try. */
+export interface JobDefinition {
+  type: string
+  handle(payload: Record<string, unknown>, ctx: JobContext): Promise<unknown>
+  /** Attempts before the job is failed for good (default 5). */
+  maxAttempts?: number
+  /** Jobs of this type running at once in this process (default: the runner's concurrency). */
+  concurrency?: number
+  /** An attempt running longer than this fails (and is retried). Default 60 s. */
+  timeoutMs?: number
+  /** First retry delay; doubles per attempt, with jitter. Default 1 s. */
+  backoffBaseMs?: number
+}
+
+export interface RunnerOptions {
+  database: Database
+  logger: Logger
+  definitions: JobDefinition[]
+  /** Jobs running at once in this process, all types together. */
+  concurrency: number
+  /** The safety-net poll when no wake-up arrives (retries due, a missed NOTIFY). */
+  pollIntervalMs?: number
+  /** How long a claim holds a job without a heartbeat; a dead process's jobs return after it. */
+  leaseMs?: number
+  workerId?: string
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000
+
+/**
+ * Runs jobs from the queue in this process: wakes on NOTIFY (PostgreSQL: from any instance;
+ * embedded: in-process), on a slow poll, and whenever a slot frees up. Claims respect the total and
+ * the per-type concurrency. Running jobs keep their lease alive with a heartbeat.
+ */
+export class JobRunner {
+  readonly workerId: string
+  private readonly defs = new Map<string, JobDefinition>()
+  private readonly runningByType = new Map<string, number>()
+  private readonly inFlight = new Map<string, { promise: Promise<void>; abort: AbortController }>()
+  private readonly pollMs: number
+  private readonly leaseMs: number
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private ticking = false
+  private again = false
+  private stopped = true
+  private unlisten: (() => Promise<void>) | undefined
+
+  constructor(private readonly opts: RunnerOptions) {
+    for (const d of opts.definitions) this.defs.set(d.type, d)
+    this.pollMs = opts.pollIntervalMs ?? 5_000
+    this.leaseMs = opts.leaseMs ?? 30_000
+    this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${Bun.randomUUIDv7().slice(-8)}`
+  }
+
+  get running(): number {
+    return this.inFlight.size
+  }
+
+  async start(): Promise<void> {
+    if (!this.stopped) return
+    this.stopped = false
+    this.unlisten = await this.opts.database.listen(JOBS_CHANNEL, () => this.wake())
+    this.wake()
+  }
+
+  /** Looks for work now (a NOTIFY arrived, a slot freed up, a test wants it). */
+  wake(): void {
+    if (this.stopped) return
+    void this.tick()
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) {
+      this.again = true
+      return
+    }
+    this.ticking = true
+    try {
+      do {
+        this.again = false
+        for (const def of this.defs.values()) {
+          const free = Math.min(
+            (def.concurrency ?? this.opts.concurrency) - (this.runningByType.get(def.type) ?? 0),
+            this.opts.concurrency - this.inFlight.size,
+          )
+          if (free <= 0 || this.stopped) continue
+          const claimed = await claim(this.opts.database.db, def.type, this.workerId, free, this.leaseMs)
+          for (const job of claimed) this.run(def, job)
+          if (claimed.length === free) this.again = true
+        }
+      } while (this.again && !this.stopped)
+      await this.schedule()
+    } catch (err) {
+      this.opts.logger.error('job queue poll failed', { err: String((err as Error)?.message ?? err) })
+      this.schedule(this.pollMs)
+    } finally {
+      this.ticking = false
+    }
+  }
+
+  /** Sleeps until the next queued job is due, or the poll interval, whichever comes first. */
+  private async schedule(delay?: number) {
+    if (this.stopped) return
+    let ms = delay ?? this.pollMs
+    if (delay === undefined) {
+      const next = await nextRunAt(this.opts.database.db, [...this.defs.keys()])
+      if (next) ms = Math.max(0, Math.min(ms, next.getTime() - Date.now() + 5))
+    }
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => this.wake(), ms)
+    this.timer.unref?.()
+  }
+
+  private run(def: JobDefinition, job: JobRow) {
+    const db = this.opts.database.db
+    const abort = new AbortController()
+    this.runningByType.set(def.type, (this.runningByType.get(def.type) ?? 0) + 1)
+    const heartbeat = setInterval(
+      () => void extendLease(db, job.id, this.workerId, this.leaseMs).catch(() => {}),
+      Math.max(50, this.leaseMs / 3),
+    )
+    heartbeat.unref?.()
+    const promise = (async () => {
+      const started = performance.now()
+      try {
+        if (job.attempts > job.maxAttempts)
+          throw new Error('the job was interrupted too often (lease expired)')
+        const timeoutMs = def.timeoutMs ?? DEFAULT_TIMEOUT_MS
+        const result = await withTimeout(
+          def.handle(job.payload, { job, db, logger: this.opts.logger, signal: abort.signal }),
+          timeoutMs,
+          abort,
+        )
+        await complete(db, job.id, this.workerId, result)
+        this.opts.logger.debug('job succeeded', {
+          job_id: job.id,
+          job_type: job.type,
+          duration_ms: Math.round(performance.now() - started),
+        })
+      } catch (err) {
+        // cut short by stop(): the job goes back to the queue, this attempt does not count
+        if (this.stopped && abort.signal.aborted) {
+          await release(db, [job.id], this.workerId).catch(() => {})
+          return
+        }
+        const message = String((err as Error)?.message ?? err)
+        const final = job.attempts >= job.maxAttempts
+        ;(final ? this.opts.logger.error : this.opts.logger.warn).call(
+          this.opts.logger,
+          'job attempt failed',
+          {
+            job_id: job.id,
+            job_type: job.type,
+            attempt: job.attempts,
+            final,
+            err: message,
+          },
+        )
+        await fail(db, job, this.workerId, message, backoffMs(job.attempts, def.backoffBaseMs)).catch((e) =>
+          this.opts.logger.error('recording a job failure failed', { job_id: job.id, err: String(e) }),
+        )
+      } finally {
+        clearInterval(heartbeat)
+        this.inFlight.delete(job.id)
+        this.runningByType.set(def.type, (this.runningByType.get(def.type) ?? 1) - 1)
+        this.wake()
+      }
+    })()
+    this.inFlight.set(job.id, { promise, abort })
+  }
+
+  /**
+   * Stops claiming, lets running jobs finish for up to `timeoutMs`, then gives the rest back to the
+   * queue (another instance, or the next start, takes them) and stops listening.
+   */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    clearTimeout(this.timer)
+    const all = Promise.all([...this.inFlight.values()].map((r) => r.promise))
+    const done = await Promise.race([
+      all.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), timeoutMs).unref?.()),
+    ])
+    if (!done) {
+      const ids = [...this.inFlight.keys()]
+      const n = await release(this.opts.database.db, ids, this.workerId).catch(() => 0)
+      for (const r of this.inFlight.values()) r.abort.abort()
+      this.opts.logger.warn('jobs still running at shutdown were released', { released: n })
+    }
+    await this.unlisten?.()
+    this.unlisten = undefined
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, abort: AbortController): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abort.abort()
+      reject(new Error(`timed out after ${ms} ms`))
+    }, ms)
+  })
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
+}

@@ -1,0 +1,266 @@
+import { beforeAll, describe, expect, test } from 'bun:test'
+import { eq } from 'drizzle-orm'
+import type { Database } from '../../src/db/client'
+import { jobs } from '../../src/db/schema'
+import { backoffMs, claim, enqueue, getJob, jobStats, retryJob } from '../../src/jobs/queue'
+import { type JobDefinition, JobRunner } from '../../src/jobs/runner'
+import { memoryLogger } from '../../src/lib/logger'
+import { unique } from '../helpers/app'
+import { testDatabase, usingPostgres } from '../helpers/db'
+
+let database: Database
+beforeAll(async () => {
+  database = await testDatabase()
+})
+
+const logger = memoryLogger('error').logger
+const runner = (
+  definitions: JobDefinition[],
+  o: { concurrency?: number; pollIntervalMs?: number; leaseMs?: number } = {},
+) =>
+  new JobRunner({
+    database,
+    logger,
+    definitions,
+    concurrency: o.concurrency ?? 4,
+    pollIntervalMs: o.pollIntervalMs ?? 60_000,
+    leaseMs: o.leaseMs,
+  })
+
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  ms = 5_000,
+): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = await fn()
+    if (v) return v
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(10)
+  }
+}
+const finished = (id: string) =>
+  until(`job ${id} to finish`, async () => {
+    const j = await getJob(database.db, id)
+    return j && (j.status === 'succeeded' || j.status === 'failed') ? j : null
+  })
+
+describe('enqueue', () => {
+  test('in the transaction of the change: no job when it rolls back, one when it commits', async () => {
+    const type = unique('tx')
+    await database.db
+      .transaction(async (tx) => {
+        await enqueue(tx, { type })
+        throw new Error('rollback')
+      })
+      .catch(() => {})
+    expect(await database.db.select().from(jobs).where(eq(jobs.type, type))).toHaveLength(0)
+    await database.db.transaction(async (tx) => {
+      await enqueue(tx, { type })
+    })
+    expect(await database.db.select().from(jobs).where(eq(jobs.type, type))).toHaveLength(1)
+  })
+
+  test('a dedupe key makes a second enqueue a no-op', async () => {
+    const type = unique('dedupe')
+    const key = unique('key')
+    expect(await enqueue(database.db, { type, dedupeKey: key })).not.toBeNull()
+    expect(await enqueue(database.db, { type, dedupeKey: key })).toBeNull()
+    expect(await database.db.select().from(jobs).where(eq(jobs.type, type))).toHaveLength(1)
+  })
+
+  test('backoff doubles per attempt, with jitter, up to the cap', () => {
+    expect(backoffMs(1, 1000, 60_000, () => 0)).toBe(500)
+    expect(backoffMs(1, 1000, 60_000, () => 1)).toBe(1000)
+    expect(backoffMs(4, 1000, 60_000, () => 1)).toBe(8000)
+    expect(backoffMs(30, 1000, 60_000, () => 1)).toBe(60_000)
+  })
+})
+
+describe('JobRunner', () => {
+  test('wakes on the enqueue (no poll) and stores the result', async () => {
+    const type = unique('wake')
+    const r = runner([{ type, handle: async (p) => ({ doubled: (p.n as number) * 2 }) }])
+    await r.start()
+    try {
+      const job = await enqueue(database.db, { type, payload: { n: 21 } })
+      const done = await finished(job!.id)
+      expect(done.status).toBe('succeeded')
+      expect(done.result).toEqual({ doubled: 42 })
+      expect(done.attempts).toBe(1)
+      expect(done.finishedAt).toBeInstanceOf(Date)
+    } finally {
+      await r.stop()
+    }
+  })
+
+  test('retries with backoff until it succeeds; gives up after maxAttempts and keeps the last error', async () => {
+    const flaky = unique('flaky')
+    const broken = unique('broken')
+    let calls = 0
+    const r = runner([
+      {
+        type: flaky,
+        maxAttempts: 3,
+        backoffBaseMs: 10,
+        handle: async () => {
+          if (++calls < 3) throw new Error(`boom ${calls}`)
+          return 'ok'
+        },
+      },
+      { type: broken, backoffBaseMs: 10, handle: async () => Promise.reject(new Error('always')) },
+    ])
+    await r.start()
+    try {
+      const a = await enqueue(database.db, { type: flaky, maxAttempts: 3 })
+      const b = await enqueue(database.db, { type: broken, maxAttempts: 2 })
+      const okJob = await finished(a!.id)
+      expect(okJob).toMatchObject({ status: 'succeeded', attempts: 3, lastError: null, result: 'ok' })
+      const failed = await finished(b!.id)
+      expect(failed).toMatchObject({ status: 'failed', attempts: 2, lastError: 'always' })
+    } finally {
+      await r.stop()
+    }
+  })
+
+  test('a job whose worker died is claimed again when its lease runs out', async () => {
+    const type = unique('lease')
+    const job = await enqueue(database.db, { type })
+    const [taken] = await claim(database.db, type, 'dead-worker', 1, 1)
+    expect(taken!.id).toBe(job!.id)
+    await Bun.sleep(20)
+    const r = runner([{ type, handle: async () => 'recovered' }])
+    await r.start()
+    try {
+      const done = await finished(job!.id)
+      expect(done).toMatchObject({ status: 'succeeded', attempts: 2, result: 'recovered' })
+      expect(done.lockedBy).toBeNull()
+    } finally {
+      await r.stop()
+    }
+  })
+
+  test('never runs more jobs of a type at once than its concurrency', async () => {
+    const type = unique('conc')
+    let now = 0
+    let peak = 0
+    const r = runner(
+      [
+        {
+          type,
+          concurrency: 2,
+          handle: async () => {
+            now++
+            peak = Math.max(peak, now)
+            await Bun.sleep(20)
+            now--
+          },
+        },
+      ],
+      { concurrency: 8 },
+    )
+    const made = await Promise.all(Array.from({ length: 6 }, () => enqueue(database.db, { type })))
+    await r.start()
+    try {
+      for (const j of made) expect((await finished(j!.id)).status).toBe('succeeded')
+      expect(peak).toBe(2)
+    } finally {
+      await r.stop()
+    }
+  })
+
+  test('an attempt over its timeout fails and is retried', async () => {
+    const type = unique('slow')
+    let calls = 0
+    const r = runner([
+      {
+        type,
+        timeoutMs: 30,
+        backoffBaseMs: 5,
+        handle: async (_p, ctx) => {
+          calls++
+          if (calls === 1) await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve))
+          return calls
+        },
+      },
+    ])
+    await r.start()
+    try {
+      const job = await enqueue(database.db, { type, maxAttempts: 3 })
+      const done = await finished(job!.id)
+      expect(done).toMatchObject({ status: 'succeeded', attempts: 2, result: 2 })
+    } finally {
+      await r.stop()
+    }
+  })
+
+  test('stop() lets a short job finish, and gives back one that outlives the timeout without counting it', async () => {
+    const type = unique('stop')
+    let started = false
+    const r = runner([
+      {
+        type,
+        handle: async (_p, ctx) => {
+          started = true
+          await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve))
+          throw new Error('aborted')
+        },
+      },
+    ])
+    await r.start()
+    const job = await enqueue(database.db, { type })
+    await until('the job to start', async () => started)
+    await r.stop(50)
+    const after = await getJob(database.db, job!.id)
+    expect(after).toMatchObject({ status: 'queued', attempts: 0, lockedBy: null })
+  })
+
+  test('admin stats count by type and status; only a failed job can be retried', async () => {
+    const type = unique('stats')
+    const r = runner([{ type, backoffBaseMs: 5, handle: async () => Promise.reject(new Error('nope')) }])
+    await r.start()
+    const job = await enqueue(database.db, { type, maxAttempts: 1 })
+    await finished(job!.id)
+    await r.stop()
+    const stats = await jobStats(database.db)
+    expect(stats.types[type]).toEqual({ queued: 0, running: 0, succeeded: 0, failed: 1 })
+    const again = await retryJob(database.db, job!.id)
+    expect(again).toMatchObject({ status: 'queued', attempts: 0, lastError: null })
+    await expect(retryJob(database.db, job!.id)).rejects.toMatchObject({ status: 409 })
+    await expect(retryJob(database.db, Bun.randomUUIDv7())).rejects.toMatchObject({ status: 404 })
+  })
+})
+
+const pgOnly = usingPostgres() ? describe : describe.skip
+if (!usingPostgres()) console.warn('skipped: two-worker SKIP LOCKED test needs DATABASE_URL (PostgreSQL)')
+
+pgOnly('several runners on one PostgreSQL', () => {
+  test('three runners drain 300 jobs: each runs exactly once', async () => {
+    const type = unique('many')
+    const runs = new Map<string, number>()
+    const def: JobDefinition = {
+      type,
+      handle: async (_p, ctx) => {
+        runs.set(ctx.job.id, (runs.get(ctx.job.id) ?? 0) + 1)
+      },
+    }
+    const runners = [0, 1, 2].map(() => runner([def], { concurrency: 8 }))
+    await database.db.insert(jobs).values(Array.from({ length: 300 }, () => ({ type })))
+    await Promise.all(runners.map((r) => r.start()))
+    try {
+      await until(
+        '300 jobs',
+        async () => {
+          const rows = await database.db.select({ s: jobs.status }).from(jobs).where(eq(jobs.type, type))
+          return rows.every((x) => x.s === 'succeeded')
+        },
+        20_000,
+      )
+      expect(runs.size).toBe(300)
+      expect([...runs.values()].every((n) => n === 1)).toBe(true)
+    } finally {
+      await Promise.all(runners.map((r) => r.stop()))
+    }
+  })
+})
