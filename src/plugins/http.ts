@@ -1,4 +1,4 @@
-import { Elysia, type ValidationError } from 'elysia'
+import { type AnyElysia, Elysia, type ValidationError } from 'elysia'
 import type { Settings } from '../config'
 import { LOGIN_PATH } from '../lib/api'
 import {
@@ -137,6 +137,49 @@ export function describeError(error: unknown) {
   }
 }
 
+export interface RouteLike {
+  method: string
+  path: string
+}
+
+const compiled = new WeakMap<
+  readonly RouteLike[],
+  { count: number; list: { method: string; re: RegExp }[] }
+>()
+
+/** A route pattern as a regex over the path: `:param` is one segment; catch-alls (`*`) never count. */
+function patternOf(path: string): RegExp | null {
+  if (path.includes('*')) return null
+  const source = path
+    .split('/')
+    .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/')
+  return new RegExp(`^${source}/?$`)
+}
+
+/**
+ * The methods a known path answers (for 405 and `Allow`), sorted; empty when no route pattern
+ * matches the path. GET brings HEAD (Elysia answers it); a catch-all OPTIONS (CORS preflight)
+ * joins only a path that some real route matches.
+ */
+export function allowedMethods(routes: readonly RouteLike[], path: string): string[] {
+  let c = compiled.get(routes)
+  if (!c || c.count !== routes.length) {
+    c = { count: routes.length, list: [] }
+    for (const r of routes) {
+      const re = patternOf(r.path)
+      if (re) c.list.push({ method: r.method.toUpperCase(), re })
+    }
+    compiled.set(routes, c)
+  }
+  const methods = new Set<string>()
+  for (const r of c.list) if (r.re.test(path)) methods.add(r.method)
+  if (!methods.size) return []
+  if (methods.has('GET')) methods.add('HEAD')
+  for (const r of routes) if (r.path === '/*' && r.method.toUpperCase() === 'OPTIONS') methods.add('OPTIONS')
+  return [...methods].sort()
+}
+
 const VALIDATION_DETAIL: Record<string, string> = {
   body: 'Request body is invalid',
   query: 'Query parameters are invalid',
@@ -148,7 +191,17 @@ const VALIDATION_DETAIL: Record<string, string> = {
  * Request id, access log, security headers, body limits and the one error handler that turns
  * every failure — ours, Elysia's, or an unexpected throw — into problem+json (API.md, Errors).
  */
-export const httpPlugin = ({ settings, logger }: HttpDeps) =>
+export const httpPlugin = ({ settings, logger }: HttpDeps) => {
+  /** The app this plugin is mounted on: its route table answers "which methods does this path take?". */
+  let root: { routes: RouteLike[] } | undefined
+  const plugin = httpInstance({ settings, logger }, () => root?.routes ?? [])
+  return <A extends AnyElysia>(app: A) => {
+    root = app as unknown as { routes: RouteLike[] }
+    return app.use(plugin)
+  }
+}
+
+const httpInstance = ({ settings, logger }: HttpDeps, routes: () => readonly RouteLike[]) =>
   new Elysia({ name: 'http', seed: settings })
     .onRequest(({ request, set }) => {
       const meta = startRequest(request)
@@ -236,8 +289,22 @@ export const httpPlugin = ({ settings, logger }: HttpDeps) =>
         )
       }
       if (code === 'PARSE') return respond(badRequest('Request body could not be parsed', 'malformed_json'))
-      if (code === 'NOT_FOUND')
+      if (code === 'NOT_FOUND') {
+        const allow = allowedMethods(routes(), path)
+        if (allow.length)
+          return respond(
+            new AppError(
+              405,
+              'method_not_allowed',
+              `${request.method} is not allowed on ${path}`,
+              undefined,
+              {
+                allow: allow.join(', '),
+              },
+            ),
+          )
         return respond(new AppError(404, 'not_found', `No route for ${request.method} ${path}`))
+      }
       if (code === 'INVALID_COOKIE_SIGNATURE') return respond(badRequest('Invalid cookie'))
       const status = (error as { status?: unknown })?.status
       if (typeof code === 'number' || (typeof status === 'number' && status >= 400 && status < 500)) {
