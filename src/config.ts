@@ -27,7 +27,10 @@ export const SettingsSchema = T.Object({
   DB_POOL_MAX: Int(10, 1, 1000, 'postgres.js pool size per instance'),
   DB_STATEMENT_TIMEOUT_MS: Int(30_000, 0, 3_600_000, 'PostgreSQL statement_timeout (0 = none)'),
   SECRET_KEY: T.Optional(
-    T.String({ minLength: 1, description: 'JWT signing key (>= 32 chars in production)' }),
+    T.String({
+      minLength: 1,
+      description: 'JWT signing key (production: >= 32 random characters, e.g. `openssl rand -base64 48`)',
+    }),
   ),
   JWT_ALGORITHM: T.Union([T.Literal('HS256'), T.Literal('HS384'), T.Literal('HS512')], {
     default: 'HS256',
@@ -55,7 +58,16 @@ export const SettingsSchema = T.Object({
   TRUST_PROXY: Bool(false, 'Believe X-Forwarded-For for the client IP'),
   PUBLIC_URL: T.String({ default: 'http://localhost:8000', description: 'Base URL used in emailed links' }),
   SMTP_URL: T.Optional(
-    T.String({ pattern: '^smtps?://', description: 'SMTP server; unset = mail goes to the log' }),
+    T.String({
+      pattern: '^smtps?://',
+      description: 'SMTP server; required in production unless MAIL_TRANSPORT=log',
+    }),
+  ),
+  MAIL_TRANSPORT: T.Optional(
+    T.Union([T.Literal('smtp'), T.Literal('log')], {
+      description:
+        'smtp or log (default: smtp when SMTP_URL is set, else log); log in production delivers nothing and logs no mail text',
+    }),
   ),
   MAIL_FROM: T.String({
     default: 'Taskbase <no-reply@taskbase.local>',
@@ -65,6 +77,8 @@ export const SettingsSchema = T.Object({
 
 export type Settings = Static<typeof SettingsSchema> & {
   SECRET_KEY: string
+  /** Resolved: smtp when SMTP_URL is set and log was not chosen explicitly. */
+  MAIL_TRANSPORT: 'smtp' | 'log'
   DOCS_ENABLED: boolean
   /** True when SECRET_KEY was generated and kept in DATA_DIR rather than configured. */
   secretGenerated: boolean
@@ -145,9 +159,13 @@ export function loadSettings(opts: LoadOptions = {}): Settings {
   const s = input as Static<typeof SettingsSchema>
   const production = s.ENVIRONMENT === 'production'
   if (production) {
-    if (!s.SECRET_KEY) problems.push('SECRET_KEY: is required in production')
-    else if (s.SECRET_KEY.length < 32)
-      problems.push('SECRET_KEY: must be at least 32 characters in production')
+    const weakness = secretKeyWeakness(s.SECRET_KEY)
+    if (weakness) problems.push(`SECRET_KEY: ${weakness}; ${GENERATE_SECRET_HINT}`)
+    if (!s.SMTP_URL && s.MAIL_TRANSPORT !== 'log')
+      problems.push(
+        'SMTP_URL: is required in production (password-reset and verification mail); ' +
+          'or set MAIL_TRANSPORT=log to run without delivering mail',
+      )
     if (s.CORS_ORIGINS.split(',').some((o) => o.trim() === '*'))
       problems.push('CORS_ORIGINS: "*" is not allowed in production')
   }
@@ -155,6 +173,8 @@ export function loadSettings(opts: LoadOptions = {}): Settings {
     if (origin && origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin))
       problems.push(describe('CORS_ORIGINS', 'each origin must look like https://host[:port]', origin))
   }
+  if (s.MAIL_TRANSPORT === 'smtp' && !s.SMTP_URL)
+    problems.push('SMTP_URL: is required when MAIL_TRANSPORT=smtp')
   if (problems.length) throw new ConfigError(problems)
 
   let secret = s.SECRET_KEY
@@ -169,9 +189,83 @@ export function loadSettings(opts: LoadOptions = {}): Settings {
     ...s,
     PASSWORD_HASH_CONCURRENCY: s.PASSWORD_HASH_CONCURRENCY || autoHashConcurrency(),
     SECRET_KEY: secret,
+    MAIL_TRANSPORT: s.MAIL_TRANSPORT ?? (s.SMTP_URL ? 'smtp' : 'log'),
     DOCS_ENABLED: s.DOCS_ENABLED ?? !production,
     secretGenerated,
   }
+}
+
+const GENERATE_SECRET_HINT =
+  'generate one with `openssl rand -base64 48` or ' +
+  "`bun -e \"console.log(require('crypto').randomBytes(48).toString('base64url'))\"`"
+
+/**
+ * Floor for estimateSecretBits in production. Random keys clear it by a wide margin (lowest of
+ * 100,000 samples each: 32 hex digits 98, 32 base64 characters 134, even 32 decimal digits 80),
+ * while repeated, sequential and low-diversity keys score far below (32 identical characters 0,
+ * `abcd…` 7, `password` x4 42, `changeme-` x4 59, `Password1!` x3.2 72).
+ */
+export const MIN_SECRET_BITS = 75
+
+/** Only this many characters are analysed: the estimate is O(n^2) at worst, and 256 is plenty. */
+const ANALYSED_CHARS = 256
+
+/** Shannon entropy of the empirical distribution times the count, Miller-Madow corrected, in bits. */
+function shannonBits(xs: readonly (string | number)[]): number {
+  const counts = new Map<string | number, number>()
+  for (const x of xs) counts.set(x, (counts.get(x) ?? 0) + 1)
+  let h = 0
+  for (const n of counts.values()) h -= (n / xs.length) * Math.log2(n / xs.length)
+  return h * xs.length + (counts.size - 1) / (2 * Math.LN2)
+}
+
+/** log2 of the size of the character classes the key uses (digits, lower, upper, other). */
+function bitsPerChar(chars: readonly string[]): number {
+  const text = chars.join('')
+  const pool =
+    (/[0-9]/.test(text) ? 10 : 0) +
+    (/[a-z]/.test(text) ? 26 : 0) +
+    (/[A-Z]/.test(text) ? 26 : 0) +
+    (/[^0-9a-zA-Z]/.test(text) ? 33 : 0)
+  return Math.log2(Math.max(pool, 2))
+}
+
+/** Tokens of a greedy LZ77 parse: a repeat of 3+ earlier characters costs one token. */
+function lzTokens(chars: readonly string[]): number {
+  let tokens = 0
+  for (let i = 0; i < chars.length; tokens++) {
+    let longest = 0
+    for (let j = 0; j < i; j++) {
+      let n = 0
+      while (i + n < chars.length && chars[j + n] === chars[i + n]) n++
+      longest = Math.max(longest, n)
+    }
+    i += longest >= 3 ? longest : 1
+  }
+  return tokens
+}
+
+/**
+ * A conservative estimate of how guessable a key is, in bits: the least of (1) the entropy of its
+ * characters (few distinct characters), (2) the entropy of the steps between neighbouring
+ * characters (runs such as `aaaa`, `abcd`, `aabbcc`, `acegi`) and (3) the size of a greedy LZ77
+ * parse times the bits of its character classes (repeated chunks such as `secret12secret12`).
+ * It cannot recognise words: a long passphrase passes. It is a floor, not a proof of randomness.
+ */
+export function estimateSecretBits(key: string): number {
+  const chars = [...key].slice(0, ANALYSED_CHARS)
+  const codes = chars.map((c) => c.codePointAt(0) ?? 0)
+  const steps = codes.slice(1).map((c, i) => c - (codes[i] ?? 0))
+  return Math.min(shannonBits(chars), shannonBits(steps), lzTokens(chars) * bitsPerChar(chars))
+}
+
+/** Why a production SECRET_KEY is refused (never quoting it), or undefined when it is fine. */
+function secretKeyWeakness(key: string | undefined): string | undefined {
+  if (!key) return 'is required in production'
+  if (key.length < 32) return 'must be at least 32 characters in production'
+  if (estimateSecretBits(key) < MIN_SECRET_BITS)
+    return 'is too predictable for production (repeated, sequential or too few distinct characters)'
+  return undefined
 }
 
 /** Creates DATA_DIR (0700) and a random secret in it once, so tokens survive restarts in development. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError, corsOrigins, loadSettings, parseDotenv } from '../../src/config'
 
+const STRONG = 'n3B-q8Zr_Wk1xT5vL0cYp7Hs2Jd9Fm4Ga6Ue'
 const tmp = () => mkdtempSync(join(tmpdir(), 'tb-config-'))
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -52,23 +53,26 @@ describe('loadSettings', () => {
     expect(problems.join('\n')).not.toContain('hunter2')
     expect(problems.join('\n')).not.toContain('hunter3')
     expect(problems.some((p) => p.startsWith('DATABASE_URL:') && p.includes('(hidden)'))).toBe(true)
-    expect(problems).toContain('SECRET_KEY: must be at least 32 characters in production')
+    expect(problems.find((p) => p.startsWith('SECRET_KEY:'))).toStartWith(
+      'SECRET_KEY: must be at least 32 characters in production; generate one with',
+    )
   })
 
-  test('production requires a long SECRET_KEY, refuses CORS_ORIGINS=* and turns docs off', () => {
-    expect(problemsOf({ ENVIRONMENT: 'production' })).toContain('SECRET_KEY: is required in production')
+  test('production requires a long random SECRET_KEY, refuses CORS_ORIGINS=* and turns docs off', () => {
+    expect(problemsOf({ ENVIRONMENT: 'production', MAIL_TRANSPORT: 'log' })).toEqual([
+      'SECRET_KEY: is required in production; generate one with `openssl rand -base64 48` or ' +
+        "`bun -e \"console.log(require('crypto').randomBytes(48).toString('base64url'))\"`",
+    ])
     expect(
-      problemsOf({ ENVIRONMENT: 'production', SECRET_KEY: 'k'.repeat(32), CORS_ORIGINS: '*' }),
-    ).toContain('CORS_ORIGINS: "*" is not allowed in production')
-    const s = loadSettings({
-      env: { ENVIRONMENT: 'production', SECRET_KEY: 'k'.repeat(32) },
-      dotenvPath: null,
-    })
+      problemsOf({ ENVIRONMENT: 'production', SECRET_KEY: 'k'.repeat(32), MAIL_TRANSPORT: 'log' })[0],
+    ).toStartWith('SECRET_KEY: is too predictable for production')
+    const production = { ENVIRONMENT: 'production', SECRET_KEY: STRONG, MAIL_TRANSPORT: 'log' }
+    expect(problemsOf({ ...production, CORS_ORIGINS: '*' })).toEqual([
+      'CORS_ORIGINS: "*" is not allowed in production',
+    ])
+    const s = loadSettings({ env: production, dotenvPath: null })
     expect(s.DOCS_ENABLED).toBe(false)
-    const on = loadSettings({
-      env: { ENVIRONMENT: 'production', SECRET_KEY: 'k'.repeat(32), DOCS_ENABLED: 'true' },
-      dotenvPath: null,
-    })
+    const on = loadSettings({ env: { ...production, DOCS_ENABLED: 'true' }, dotenvPath: null })
     expect(on.DOCS_ENABLED).toBe(true)
   })
 
