@@ -1,6 +1,5 @@
 import type { Settings } from './config'
 import type { Database } from './db/client'
-import type { BackgroundTasks } from './lib/background'
 import type { Logger } from './lib/logger'
 import type { Mailer } from './lib/mailer'
 
@@ -17,8 +16,6 @@ export interface AppDeps {
   lifecycle?: Lifecycle
   /** Outgoing mail; default: SMTP when SMTP_URL is set, else the log. Tests pass a capturing one. */
   mailer?: Mailer
-  /** Work done after the response (password-reset lookups and mail); tests wait on it. */
-  background?: BackgroundTasks
 }
 
 import type { Jwt } from './modules/auth/jwt'

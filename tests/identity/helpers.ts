@@ -1,6 +1,7 @@
-import { BackgroundTasks } from '../../src/lib/background'
+import { JobRunner } from '../../src/jobs/runner'
 import { memoryLogger } from '../../src/lib/logger'
 import type { Mailer, MailMessage } from '../../src/lib/mailer'
+import { mailJob } from '../../src/modules/identity/mail-jobs'
 import { createTestApp, TEST_PASSWORD, type TestContext, type TestResponse, unique } from '../helpers/app'
 
 export { TEST_PASSWORD, unique }
@@ -37,15 +38,36 @@ export const freshIp = () => {
   return `10.${(ipSeq >> 16) & 255}.${(ipSeq >> 8) & 255}.${ipSeq & 255}`
 }
 
+/**
+ * One mailbox and one mail-job runner per test process: every test app shares the database, so a
+ * runner may send any app's mail; tests tell their mail apart by its (unique) recipient.
+ */
+const sharedMail = captureMailer()
+let runner: JobRunner | undefined
+
+async function mailRunner(ctx: TestContext) {
+  if (runner) return runner
+  runner = new JobRunner({
+    database: ctx.database,
+    logger: memoryLogger('error').logger,
+    definitions: [
+      mailJob({ db: ctx.db, mailer: sharedMail.mailer, settings: ctx.settings, logger: ctx.deps.logger }),
+    ],
+    concurrency: 4,
+    pollIntervalMs: 200,
+  })
+  await runner.start()
+  return runner
+}
+
 /** A test app with TRUST_PROXY on (X-Forwarded-For picks the client IP) and captured mail. */
 export async function identityApp(env: Record<string, string> = {}) {
-  const mail = captureMailer()
-  const background = new BackgroundTasks(memoryLogger('error').logger)
   const ctx = await createTestApp({
     env: { TRUST_PROXY: 'true', ...env },
-    deps: { mailer: mail.mailer, background },
+    deps: { mailer: sharedMail.mailer },
   })
-  return { ...ctx, mail, background }
+  await mailRunner(ctx)
+  return { ...ctx, mail: sharedMail }
 }
 
 export type IdentityApp = Awaited<ReturnType<typeof identityApp>>
@@ -101,5 +123,15 @@ export async function account(ctx: Pick<TestContext, 'req'>, password = TEST_PAS
     password,
     access: res.body.access_token,
     refresh: res.body.refresh_token,
+  }
+}
+
+/** Runs `fn` with the process's mail runner stopped (query counts then see only the request's own). */
+export async function withMailRunnerPaused<T>(fn: () => Promise<T>): Promise<T> {
+  await runner?.stop()
+  try {
+    return await fn()
+  } finally {
+    await runner?.start()
   }
 }

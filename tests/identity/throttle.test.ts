@@ -1,6 +1,9 @@
 import { describe, expect, test } from 'bun:test'
+import { and, eq, sql } from 'drizzle-orm'
+import { jobs } from '../../src/db/schema'
 import { clientIp } from '../../src/lib/client-ip'
 import { MemoryRateLimitStore, RateLimiter } from '../../src/lib/rate-limit'
+import { MAIL_JOB } from '../../src/modules/identity/mail-jobs'
 import { expectProblem } from '../helpers/app'
 import { account, freshIp, identityApp, login, register, unique } from './helpers'
 
@@ -70,8 +73,32 @@ describe('registration and reset throttling', () => {
       const res = await ctx.req('POST', '/api/v1/auth/password-reset/request', { body: { email: a.email } })
       expect(res.status).toBe(202)
     }
-    await ctx.background.idle() // every request's lookup and mail has finished
+    // three mail jobs were queued (the others were answered alike and queued nothing) ...
+    const queued = await ctx.db
+      .select({ status: jobs.status })
+      .from(jobs)
+      .where(and(eq(jobs.type, MAIL_JOB), sql`${jobs.payload}->>'email' = ${a.email}`))
+    expect(queued).toHaveLength(3)
+    // ... and each sends its mail
+    for (
+      let i = 0;
+      i < 100 && ctx.mail.sent.filter((m) => m.to === a.email && m.subject.includes('Reset')).length < 3;
+      i++
+    )
+      await Bun.sleep(20)
     expect(ctx.mail.sent.filter((m) => m.to === a.email && m.subject.includes('Reset'))).toHaveLength(3)
+  })
+
+  test('password reset requests: at most 20 per client IP and hour, whatever the addresses', async () => {
+    const ctx = await identityApp()
+    const ip = freshIp()
+    const ask = () =>
+      ctx.req('POST', '/api/v1/auth/password-reset/request', {
+        body: { email: `${unique('r')}@example.com` },
+        headers: { 'x-forwarded-for': ip },
+      })
+    for (let i = 0; i < 20; i++) expect((await ask()).status).toBe(202)
+    expectProblem(await ask(), 429, 'rate_limited')
   })
 })
 

@@ -8,7 +8,6 @@ import { cleanPlugin } from '../../plugins/clean'
 import type { AuthUser } from '../auth/principal'
 import { API_PREFIX_PATH, type IdentityContext, isUuid, requireSession } from './context'
 import { cleanNames, IdentityModel, IdParams, lowerEmail, toPublicUser, UserPublic } from './model'
-import { notifyEmailChange } from './tokens-service'
 import { createAccount, deleteUser, getUser, listUsers, updateUser } from './users-service'
 
 const doc = (summary: string, description?: string) => ({
@@ -112,13 +111,12 @@ export const adminRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
           ((body.role && body.role !== current.role) || body.is_active === false)
         )
           throw conflict('You cannot change your own role or deactivate yourself')
-        const { user, previousEmail } = await updateUser(
+        const { user } = await updateUser(
           ctx.db,
           current.id,
           { email: body.email, fullName: body.full_name, role: body.role, isActive: body.is_active },
           parseIfMatch(headers['if-match']) ?? undefined,
         )
-        if (user.email !== previousEmail) void notifyEmailChange(ctx, user, previousEmail)
         set.headers.etag = etagOf(user.version)
         return toPublicUser(user)
       },

@@ -25,7 +25,6 @@ import {
   confirmPasswordReset,
   requestEmailVerification,
   requestPasswordReset,
-  sendWelcome,
   undoEmailChange,
 } from './tokens-service'
 import { createAccount, endApiTokens, endSessions } from './users-service'
@@ -55,8 +54,8 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
           username: body.username,
           password: body.password,
           fullName: body.full_name,
+          welcome: true,
         })
-        void sendWelcome(ctx, user)
         set.status = 201
         // the new user reads their account at /users/me (once logged in); /users/{id} is admin-only
         set.headers.location = `${API_PREFIX_PATH}/users/me`
@@ -165,11 +164,9 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
     )
     .post(
       '/password-reset/request',
-      ({ body, set }) => {
-        // the lookup, token and mail happen after the response: known and unknown addresses answer alike
-        ctx.background.run('password reset request', async () => {
-          await await requestPasswordReset(ctx, body.email)
-        })
+      async ({ body, set, request, server }) => {
+        // the same work for every address (a counter and an insert): the lookup is in the mail job
+        await requestPasswordReset(ctx, body.email, clientIp(request, server, ctx.settings.TRUST_PROXY))
         set.status = 202
         return { status: 'accepted' as const }
       },

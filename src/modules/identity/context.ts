@@ -1,6 +1,5 @@
 import type { Settings } from '../../config'
 import type { Db } from '../../db/client'
-import type { BackgroundTasks } from '../../lib/background'
 import { fieldError, forbidden, validationFailed } from '../../lib/errors'
 import type { Logger } from '../../lib/logger'
 import type { Mailer } from '../../lib/mailer'
@@ -22,8 +21,6 @@ export interface IdentityContext {
   limiter: RateLimiter
   /** Password checks in flight per IP and per account (admission before the hasher's queue). */
   inFlight: InFlightLimiter
-  /** Work started after the response (reset lookups and their mail). */
-  background: BackgroundTasks
 }
 
 /** RFC 3339 / ISO 8601 date-time: 4-digit year, `T`, seconds, optional fraction, `Z` or `±hh:mm`. */

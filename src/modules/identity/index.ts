@@ -1,7 +1,6 @@
 import { Elysia } from 'elysia'
 import type { Db } from '../../db/client'
 import type { IdentityDeps } from '../../deps'
-import { BackgroundTasks } from '../../lib/background'
 import type { Logger } from '../../lib/logger'
 import { createMailer } from '../../lib/mailer'
 import { InFlightLimiter, RateLimiter } from '../../lib/rate-limit'
@@ -47,7 +46,6 @@ export const identityModule = (deps: IdentityDeps) => {
     mailer: deps.mailer ?? createMailer(deps.settings, deps.logger),
     limiter: new RateLimiter(),
     inFlight: new InFlightLimiter(),
-    background: deps.background ?? new BackgroundTasks(deps.logger),
   }
   return new Elysia({ name: 'identity', seed: deps.settings })
     .use(deps.auth)

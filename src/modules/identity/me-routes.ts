@@ -18,13 +18,7 @@ import {
   toPublicUser,
   UserPublic,
 } from './model'
-import {
-  createApiToken,
-  deleteApiToken,
-  getApiToken,
-  listApiTokens,
-  notifyEmailChange,
-} from './tokens-service'
+import { createApiToken, deleteApiToken, getApiToken, listApiTokens } from './tokens-service'
 import { changePassword, updateUser, verifyCurrentPassword } from './users-service'
 
 const doc = (summary: string, description?: string) => ({
@@ -57,13 +51,12 @@ export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
           const ip = clientIp(request, server, ctx.settings.TRUST_PROXY)
           await verifyCurrentPassword(ctx, principal.user.id, body.current_password, ip)
         }
-        const { user, previousEmail } = await updateUser(
+        const { user } = await updateUser(
           ctx.db,
           principal.user.id,
           { email: body.email, username: body.username, fullName: body.full_name },
           parseIfMatch(headers['if-match']) ?? undefined,
         )
-        if (user.email !== previousEmail) void notifyEmailChange(ctx, user, previousEmail)
         set.headers.etag = etagOf(user.version)
         return toPublicUser(user)
       },

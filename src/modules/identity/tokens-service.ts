@@ -3,20 +3,18 @@ import type { Db } from '../../db/client'
 import { type ApiTokenScope, apiTokens, type OneTimePurpose, oneTimeTokens, users } from '../../db/schema'
 import { randomToken, sha256Hex } from '../../lib/crypto'
 import { conflict, fieldError, notFound, validationFailed } from '../../lib/errors'
-import { sendInBackground } from '../../lib/mailer'
 import type { Page } from '../../lib/pagination'
 import { uniqueViolation } from '../../lib/pg-errors'
 import type { Limit } from '../../lib/rate-limit'
 import { passwordProblems } from '../auth/password'
 import { API_TOKEN_PREFIX, type AuthUser } from '../auth/principal'
 import type { IdentityContext } from './context'
+import { queueMail } from './mail-jobs'
 import { endApiTokens, endSessions, setPassword } from './users-service'
 
-export const RESET_TTL_MS = 30 * 60_000
-export const VERIFY_TTL_MS = 24 * 3_600_000
-/** How long the previous address can undo an email change. */
-export const UNDO_EMAIL_TTL_MS = 7 * 24 * 3_600_000
 export const RESET_REQUEST_LIMIT: Limit = { limit: 3, windowMs: 3_600_000 }
+/** Reset requests per client IP and hour: bounds the mail jobs one client can queue. */
+export const RESET_REQUEST_IP_LIMIT: Limit = { limit: 20, windowMs: 3_600_000 }
 
 const tokenColumns = {
   id: apiTokens.id,
@@ -81,58 +79,21 @@ export async function deleteApiToken(db: Db, userId: string, id: string) {
   if (!gone) throw notFound('API token')
 }
 
-async function issueOneTimeToken(
-  db: Db,
-  userId: string,
-  purpose: OneTimePurpose,
-  email: string,
-  ttlMs: number,
-) {
-  const token = randomToken(32)
-  await db.insert(oneTimeTokens).values({
-    userId,
-    purpose,
-    email,
-    tokenHash: sha256Hex(token),
-    expiresAt: new Date(Date.now() + ttlMs),
-  })
-  return token
-}
-
-const link = (ctx: IdentityContext, path: string, token: string) =>
-  `${ctx.settings.PUBLIC_URL.replace(/\/+$/, '')}${path}?token=${encodeURIComponent(token)}`
-
 /**
- * Always succeeds (202) so nobody learns whether an address is registered. At most
- * RESET_REQUEST_LIMIT mails per address and hour; requests over it are answered the same way but
- * send nothing.
+ * Always answered 202, and with the same work (one counter, one insert) for every address, so
+ * nobody learns whether it is registered: the lookup happens in the mail job. Per client IP at
+ * most RESET_REQUEST_IP_LIMIT requests (else 429), per address at most RESET_REQUEST_LIMIT mails
+ * an hour (requests over it are answered the same way and queue nothing).
  */
-export async function requestPasswordReset(
-  ctx: IdentityContext,
-  email: string,
-): Promise<Promise<void> | null> {
+export async function requestPasswordReset(ctx: IdentityContext, email: string, ip: string) {
+  await ctx.limiter.consume(`reset-ip:${ip}`, RESET_REQUEST_IP_LIMIT)
   const address = email.toLowerCase()
   const hit = await ctx.limiter.store.increment(`reset:${address}`, RESET_REQUEST_LIMIT.windowMs)
   if (hit.count > RESET_REQUEST_LIMIT.limit) {
-    ctx.logger.info('password reset request over the limit; no mail sent')
-    return null
+    ctx.logger.info('password reset request over the limit; no mail queued')
+    return
   }
-  const [user] = await ctx.db
-    .select({ id: users.id, email: users.email, isActive: users.isActive })
-    .from(users)
-    .where(sql`lower(${users.email}) = ${address}`)
-    .limit(1)
-  if (!user?.isActive) return null
-  const token = await issueOneTimeToken(ctx.db, user.id, 'password_reset', user.email, RESET_TTL_MS)
-  return sendInBackground(
-    ctx.mailer,
-    {
-      to: user.email,
-      subject: 'Reset your Taskbase password',
-      text: `Someone asked to reset the password of your Taskbase account.\n\nSet a new password within 30 minutes:\n${link(ctx, '/reset-password', token)}\n\nIf this was not you, ignore this message.\n`,
-    },
-    ctx.logger,
-  )
+  await queueMail(ctx.db, { template: 'password_reset', email: address })
 }
 
 const invalidToken = () =>
@@ -199,21 +160,9 @@ export async function confirmPasswordReset(ctx: IdentityContext, token: string, 
 }
 
 /** Queues a verification mail to the user's current address (token single use, 24 h). */
-export async function requestEmailVerification(
-  ctx: IdentityContext,
-  user: AuthUser,
-): Promise<Promise<void> | null> {
-  if (user.emailVerified) return null
-  const token = await issueOneTimeToken(ctx.db, user.id, 'verify_email', user.email, VERIFY_TTL_MS)
-  return sendInBackground(
-    ctx.mailer,
-    {
-      to: user.email,
-      subject: 'Confirm your email address',
-      text: `Confirm ${user.email} for your Taskbase account within 24 hours:\n${link(ctx, '/verify-email', token)}\n`,
-    },
-    ctx.logger,
-  )
+export async function requestEmailVerification(ctx: IdentityContext, user: AuthUser) {
+  if (user.emailVerified) return
+  await queueMail(ctx.db, { template: 'verify_email', user_id: user.id })
 }
 
 export async function confirmEmailVerification(ctx: IdentityContext, token: string) {
@@ -223,46 +172,6 @@ export async function confirmEmailVerification(ctx: IdentityContext, token: stri
     .update(users)
     .set({ emailVerified: true, version: sql`${users.version} + 1`, updatedAt: new Date() })
     .where(and(eq(users.id, row.userId), sql`lower(${users.email}) = lower(${row.email})`))
-}
-
-export function sendWelcome(ctx: IdentityContext, user: { email: string; username: string }) {
-  return sendInBackground(
-    ctx.mailer,
-    {
-      to: user.email,
-      subject: 'Welcome to Taskbase',
-      text: `Hello ${user.username},\n\nyour Taskbase account is ready. Sign in at ${ctx.settings.PUBLIC_URL}\n`,
-    },
-    ctx.logger,
-  )
-}
-
-/**
- * Tells the address an account just left that it changed, with a single-use link (7 days) that
- * undoes it: whoever changed it (a stolen session that knew the password, an admin's mistake)
- * cannot lock the owner out, since the undo restores the address and ends every session.
- */
-export async function notifyEmailChange(
-  ctx: IdentityContext,
-  user: { id: string; username: string; email: string },
-  previousEmail: string,
-): Promise<Promise<void>> {
-  const token = await issueOneTimeToken(
-    ctx.db,
-    user.id,
-    'email_change_undo',
-    previousEmail,
-    UNDO_EMAIL_TTL_MS,
-  )
-  return sendInBackground(
-    ctx.mailer,
-    {
-      to: previousEmail,
-      subject: 'Your Taskbase email address was changed',
-      text: `The email address of the Taskbase account ${user.username} was changed from ${previousEmail} to ${user.email}.\n\nIf this was not you, undo it within 7 days (this also signs out every device and revokes every API token):\n${link(ctx, '/undo-email-change', token)}\n\nThen reset your password.\n`,
-    },
-    ctx.logger,
-  )
 }
 
 /**

@@ -7,6 +7,7 @@ import { uniqueViolation } from '../../lib/pg-errors'
 import { passwordProblems } from '../auth/password'
 import { type AuthUser, userColumns } from '../auth/principal'
 import type { IdentityContext } from './context'
+import { queueMail } from './mail-jobs'
 import { throttledCheck } from './sessions-service'
 
 export interface NewAccount {
@@ -16,6 +17,8 @@ export interface NewAccount {
   fullName?: string
   role?: UserRole
   isActive?: boolean
+  /** Queue the welcome mail (self-registration), in the same transaction as the user. */
+  welcome?: boolean
 }
 
 function duplicate(constraint: string) {
@@ -52,18 +55,21 @@ export async function createAccount(ctx: Pick<IdentityContext, 'db' | 'hasher'>,
   await assertFree(ctx.db, input)
   const passwordHash = await ctx.hasher.hash(input.password)
   try {
-    const [user] = await ctx.db
-      .insert(users)
-      .values({
-        email: input.email.toLowerCase(),
-        username: input.username,
-        fullName: input.fullName ?? '',
-        passwordHash,
-        role: input.role ?? 'user',
-        isActive: input.isActive ?? true,
-      })
-      .returning(userColumns)
-    return user!
+    return await ctx.db.transaction(async (tx) => {
+      const [user] = await tx
+        .insert(users)
+        .values({
+          email: input.email.toLowerCase(),
+          username: input.username,
+          fullName: input.fullName ?? '',
+          passwordHash,
+          role: input.role ?? 'user',
+          isActive: input.isActive ?? true,
+        })
+        .returning(userColumns)
+      if (input.welcome) await queueMail(tx, { template: 'welcome', user_id: user!.id })
+      return user!
+    })
   } catch (e) {
     const constraint = uniqueViolation(e)
     if (constraint) throw duplicate(constraint)
@@ -89,8 +95,8 @@ export interface UserPatch {
  * Applies a patch (+1 version, new updated_at). A changed email is unverified again. The row is
  * read under a lock in the write's transaction, so concurrent patches without If-Match all apply
  * (last write wins); with `versions` (If-Match) the stored version must be one of them → else 412.
- * Deactivation ends every session of the user in the same transaction. Returns the user after
- * the change and the email it had before.
+ * Deactivation ends every session of the user, and a new email queues a notice to the old
+ * address, in the same transaction. Returns the user after the change and the email it had before.
  */
 export async function updateUser(db: Db, id: string, patch: UserPatch, versions?: number[]) {
   try {
@@ -115,6 +121,9 @@ export async function updateUser(db: Db, id: string, patch: UserPatch, versions?
         .where(eq(users.id, id))
         .returning(userColumns)
       if (set.isActive === false) await endSessions(tx, id)
+      // the address being replaced is told, with a link that undoes the change
+      if (set.email)
+        await queueMail(tx, { template: 'email_changed', user_id: id, previous_email: current.email })
       return { user: user!, previousEmail: current.email }
     })
   } catch (e) {
