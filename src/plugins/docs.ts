@@ -2,6 +2,7 @@ import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import uiCss from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
 import uiJs from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
+import { LOGIN_PATH } from '../lib/api'
 import { VERSION } from '../lib/version'
 import { restoreFastFormats } from './formats'
 
@@ -32,19 +33,36 @@ const problemSchema = {
   },
 } as const
 
-const problem = (description: string) => ({
+const problem = (description: string, headers?: Record<string, unknown>) => ({
   description,
+  ...(headers ? { headers } : {}),
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 })
+
+const CHALLENGE = {
+  'WWW-Authenticate': { description: 'Always `Bearer`', schema: { type: 'string', examples: ['Bearer'] } },
+}
+const RETRY_AFTER = {
+  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 1 } },
+}
 
 /**
  * OpenAPI 3.1 at /openapi.json and Swagger UI at /docs. The UI's script and stylesheet are
  * embedded in the binary and served from /docs/assets, so the page works with no internet.
  */
-export const docsPlugin = (opts: { uiEnabled: boolean }) =>
-  new Elysia({ name: 'docs', seed: opts })
+export const docsPlugin = (opts: { uiEnabled: boolean }) => {
+  const plugin = new Elysia({ name: 'docs', seed: opts })
+  return plugin
     .get(`${DOCS_PATH}/assets/swagger-ui.js`, () => Bun.file(uiJs), { detail: { hide: true } })
     .get(`${DOCS_PATH}/assets/swagger-ui.css`, () => Bun.file(uiCss), { detail: { hide: true } })
+    .onBeforeHandle(({ path }) => {
+      // Before the document is generated: compiling a route changes its schemas (Elysia adds
+      // `additionalProperties: false`), so compile them all first, whichever ran already.
+      if (path !== SPEC_PATH) return
+      // the whole app's routes (Elysia points a used plugin's getGlobalRoutes at its parent's)
+      const app = plugin as unknown as { getGlobalRoutes(): { compile?: () => unknown }[] }
+      for (const route of app.getGlobalRoutes()) route.compile?.()
+    })
     .use(
       openapi({
         path: DOCS_PATH,
@@ -66,6 +84,8 @@ export const docsPlugin = (opts: { uiEnabled: boolean }) =>
           ],
         },
         documentation: {
+          // relative: the document describes whichever host serves it
+          servers: [{ url: '/', description: 'This server' }],
           info: {
             title: 'Taskbase API',
             version: VERSION,
@@ -88,11 +108,22 @@ export const docsPlugin = (opts: { uiEnabled: boolean }) =>
                 bearerFormat: 'JWT',
                 description: 'An access token from /api/v1/auth/login, or a personal API token (tb_...)',
               },
+              oauth2Password: {
+                type: 'oauth2',
+                description:
+                  'Log in with a username (or email) and password: the Authorize button of /docs posts the form to the login route and sends the access token it returns as a Bearer token.',
+                flows: { password: { tokenUrl: LOGIN_PATH, scopes: {} } },
+              },
             },
             schemas: { Problem: problemSchema as never },
             responses: {
-              BadRequest: problem('Malformed body or header'),
-              Unauthorized: problem('Missing, invalid, expired or revoked token'),
+              BadRequest: problem(
+                'Malformed body or header, or text PostgreSQL cannot store: U+0000 or an unpaired surrogate in the query, body or form',
+              ),
+              Unauthorized: problem(
+                'Missing, invalid, expired or revoked token, or wrong credentials',
+                CHALLENGE,
+              ),
               Forbidden: problem('Authenticated, but not allowed'),
               NotFound: problem('Unknown route or resource'),
               Conflict: problem('Duplicate or state conflict'),
@@ -100,10 +131,14 @@ export const docsPlugin = (opts: { uiEnabled: boolean }) =>
               PayloadTooLarge: problem('Body over the limit'),
               UnsupportedMediaType: problem('Wrong content type'),
               ValidationFailed: problem('Schema or business-rule violation'),
-              RateLimited: problem('Too many requests; see Retry-After'),
+              RateLimited: problem('Too many requests; see Retry-After', RETRY_AFTER),
               InternalError: problem('Unexpected failure; the log has details under request_id'),
+              ServiceUnavailable: problem(
+                'Not ready: database unreachable, migrations pending or shutting down',
+              ),
             } as never,
           },
         },
       }),
     )
+}

@@ -1,17 +1,65 @@
-import { LOGIN_PATH } from '../lib/api'
+import { API_PREFIX, LOGIN_PATH } from '../lib/api'
+import { nameSchemas } from './openapi-names'
+import { type Parameter, shapeParameters, typeEvents } from './openapi-params'
+import { cleanSchemas, isObject, type Json } from './openapi-schemas'
 
-type Json = Record<string, unknown>
-type Parameter = { name?: string; in?: string; schema?: unknown }
 type Response = { $ref?: string; description?: string; content?: Json; headers?: Json }
 type Operation = {
-  security?: unknown[]
+  security?: Json[]
   responses?: Record<string, Response>
   parameters?: Parameter[]
+  requestBody?: Json
+  [IF_MATCH_MARK]?: boolean
 }
 type Doc = { paths?: Record<string, Record<string, Operation>>; components?: Json }
 
 const ref = (name: string) => ({ $ref: `#/components/responses/${name}` })
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Set by fillRequestBodies on operations whose handler reads If-Match; consumed by addErrorResponses. */
+const IF_MATCH_MARK = 'x-taskbase-if-match'
+
+/**
+ * Statuses the generic rules below cannot see: they come from what a handler or service does.
+ * Keyed by `METHOD /path` of the document. The test suite fails on any status it sees that the
+ * document does not declare (tests/openapi/status-recorder.ts), so this table cannot silently lag.
+ */
+export const EXTRA_STATUSES: Record<string, number[]> = {
+  'GET /ready': [503],
+  [`POST ${API_PREFIX}/auth/register`]: [409, 429],
+  [`POST ${LOGIN_PATH}`]: [401, 403, 429],
+  [`POST ${API_PREFIX}/auth/refresh`]: [401, 403],
+  [`PATCH ${API_PREFIX}/users/me`]: [409, 429],
+  [`POST ${API_PREFIX}/users/me/password`]: [429],
+  [`POST ${API_PREFIX}/users`]: [409],
+  [`PATCH ${API_PREFIX}/users/{id}`]: [409],
+  [`DELETE ${API_PREFIX}/users/{id}`]: [409],
+  [`POST ${API_PREFIX}/projects`]: [409],
+  [`PATCH ${API_PREFIX}/projects/{id}`]: [409],
+  [`POST ${API_PREFIX}/projects/{id}/restore`]: [409],
+  [`POST ${API_PREFIX}/projects/{id}/transfer`]: [409],
+  [`POST ${API_PREFIX}/projects/{id}/members`]: [409],
+  [`PATCH ${API_PREFIX}/projects/{id}/members/{user_id}`]: [409],
+  [`DELETE ${API_PREFIX}/projects/{id}/members/{user_id}`]: [409],
+}
+
+/** The shared problem+json response (components/responses) of each error status. */
+const ERROR_RESPONSES: Record<number, string> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  409: 'Conflict',
+  412: 'PreconditionFailed',
+  413: 'PayloadTooLarge',
+  415: 'UnsupportedMediaType',
+  422: 'ValidationFailed',
+  429: 'RateLimited',
+  500: 'InternalError',
+  503: 'ServiceUnavailable',
+}
+
+/** Either scheme: a bearer token pasted in, or a login through the OAuth2 password flow (/docs). */
+export const SECURED = [{ bearerAuth: [] }, { oauth2Password: [] }]
 
 const REASONS: Record<string, string> = {
   '200': 'OK',
@@ -124,75 +172,126 @@ function addParameter(op: Operation, param: { name: string; in: string }) {
   op.parameters = params
 }
 
+/** The statuses an operation can answer besides its own successes (see the README on errors). */
+function errorStatuses(path: string, method: string, op: Operation): number[] {
+  const statuses = new Set<number>([400, 500]) // NUL/surrogates in the query, malformed headers: any request
+  const secured = Boolean(op.security?.length)
+  const writes = ['post', 'put', 'patch', 'delete'].includes(method)
+  const takesInput =
+    (op.parameters ?? []).some((p) => p.in !== 'path') || op.requestBody !== undefined || method === 'post'
+  if (secured) statuses.add(401).add(403)
+  if (path.includes('{')) statuses.add(404)
+  if (writes) statuses.add(413).add(415) // any body on these methods is read, limited and typed
+  if (takesInput) statuses.add(422)
+  if (secured && method === 'post') statuses.add(409) // the same Idempotency-Key still in flight
+  if (op[IF_MATCH_MARK]) statuses.add(412)
+  for (const s of EXTRA_STATUSES[`${method.toUpperCase()} ${path}`] ?? []) statuses.add(s)
+  return [...statuses]
+}
+
 /**
  * Post-processes the generated document: the contract's problem+json error responses on every
- * operation, 204s without content, Location/ETag response headers, the Idempotency-Key and
- * If-Match request headers, the export's media types, and plain integer/boolean query parameters.
+ * operation, 204s without content, Location/ETag response headers, the Idempotency-Key request
+ * header and If-Match where the handler honours it, the export's media types, typed query
+ * parameters, named schemas, the security requirements and lint-clean schemas.
  */
 export function addErrorResponses<T>(doc: T): T {
+  if (finished.has(doc as object)) return doc
   const paths = (doc as Doc).paths ?? {}
   for (const [path, item] of Object.entries(paths)) {
-    const hasParam = path.includes('{')
-    // one resource: a path ending in a parameter or the caller's own (/users/me)
-    const oneResource = hasParam || path.endsWith('/me')
     for (const [method, op] of Object.entries(item)) {
       if (!op || typeof op !== 'object') continue
+      // keyed by user: anonymous POSTs (register, login) are not (README, Conventions)
+      if (method === 'post' && op.security?.length) addParameter(op, IDEMPOTENCY_KEY)
+      if (op[IF_MATCH_MARK]) addParameter(op, IF_MATCH)
       const r: Record<string, Response> = { ...op.responses }
-      const add = (status: number, name: string) => {
-        if (!(String(status) in r)) r[String(status)] = ref(name)
-      }
-      const writes = ['post', 'put', 'patch', 'delete'].includes(method)
-      if (op.security?.length) {
-        add(401, 'Unauthorized')
-        add(403, 'Forbidden')
-      }
-      if (hasParam) add(404, 'NotFound')
-      if (writes) {
-        add(400, 'BadRequest')
-        add(413, 'PayloadTooLarge')
-        add(415, 'UnsupportedMediaType')
-      }
-      if (writes && oneResource && method !== 'post') {
-        add(412, 'PreconditionFailed')
-        addParameter(op, IF_MATCH)
-      }
-      add(422, 'ValidationFailed')
-      add(500, 'InternalError')
+      for (const status of errorStatuses(path, method, op))
+        if (!(String(status) in r)) r[String(status)] = ref(ERROR_RESPONSES[status] ?? 'InternalError')
       fixResponses(doc as Doc, path, method, r)
-      op.responses = r
-      if (method === 'post') addParameter(op, IDEMPOTENCY_KEY)
+      op.responses = Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b)))
+      op.security = op.security?.length ? SECURED : []
+      delete op[IF_MATCH_MARK]
       for (const p of op.parameters ?? []) if (p.schema !== undefined) p.schema = plainScalar(p.schema)
+      shapeParameters(path, op.parameters)
     }
   }
+  nameSchemas(doc)
+  cleanSchemas(doc as Json)
+  typeEvents(doc as Json)
+  finished.add(doc as object)
   return doc
 }
+
+/** Documents already post-processed (addErrorResponses runs on every fetch of the cached copy). */
+const finished = new WeakSet<object>()
 
 export interface RouteInfo {
   method: string
   path: string
   hooks?: { body?: unknown }
+  handler?: unknown
+  compile?: () => unknown
 }
 
 /** Paths whose body may also be a form (the OAuth2 password grant). */
 const FORM_PATHS = new Set([LOGIN_PATH])
 
+/** A handler honours If-Match when it reads the header (the services compare it with the version). */
+const READS_IF_MATCH = /if-match/i
+
+/** The finished document for each generated one (the generator caches its object per route count). */
+const built = new WeakMap<object, object>()
+
 /**
- * Our global body parser (limits, merge-patch JSON) hides route bodies from the OpenAPI generator,
- * which then emits `content: {}`; put each route's TypeBox body schema back as JSON (and as a form
- * where a route takes one).
+ * Builds the document we serve from the generator's output, once per generated object:
+ * 1. compiles every route first: Elysia adds `additionalProperties: false` to a route's schemas
+ *    when it compiles them (on its first request), and the generator's output shares those
+ *    objects; compiling all of them makes the document independent of which routes ran before;
+ * 2. works on a copy, so nothing below touches the schemas the validators use;
+ * 3. puts each route's TypeBox body back as JSON (and as a form where a route takes one): our
+ *    global body parser hides route bodies from the generator, which then emits `content: {}`;
+ * 4. marks the operations whose handler reads If-Match.
  */
 export function fillRequestBodies<T>(doc: T, routes: RouteInfo[]): T {
-  const paths =
-    (doc as { paths?: Record<string, Record<string, { requestBody?: { content?: object } }>> }).paths ?? {}
+  const cached = built.get(doc as object)
+  if (cached) return cached as T
+  for (const route of routes) route.compile?.()
+  const copy = JSON.parse(JSON.stringify(doc)) as T
+  const paths = (copy as { paths?: Record<string, Record<string, Operation>> }).paths ?? {}
   for (const route of routes) {
-    const body = route.hooks?.body
-    if (!body || typeof body !== 'object') continue
     const op = paths[route.path.replace(/:([^/]+)/g, '{$1}')]?.[route.method.toLowerCase()]
     if (!op) continue
+    if (typeof route.handler === 'function' && READS_IF_MATCH.test(route.handler.toString()))
+      op[IF_MATCH_MARK] = true
+    const body = route.hooks?.body
+    if (!body || typeof body !== 'object') continue
     const schema = JSON.parse(JSON.stringify(body))
     const content: Record<string, { schema: unknown }> = { 'application/json': { schema } }
     if (FORM_PATHS.has(route.path)) content['application/x-www-form-urlencoded'] = { schema }
     op.requestBody = { ...op.requestBody, content }
   }
-  return doc
+  for (const item of Object.values(paths)) for (const op of Object.values(item)) closeBodies(op)
+  built.set(doc as object, copy as object)
+  return copy
+}
+
+/**
+ * What compiling a route does to its body and response schemas (Elysia's getSchemaValidator): an
+ * object schema without `additionalProperties` gets `false` — the first object branch of a union.
+ * Applied to the copy too, because the generator copies some schemas before they were compiled.
+ */
+function closeBodies(op: Operation) {
+  const close = (schema: unknown) => {
+    if (!isObject(schema)) return
+    const target = Array.isArray(schema.anyOf)
+      ? (schema.anyOf as unknown[]).find((b) => isObject(b) && b.type === 'object')
+      : schema
+    if (isObject(target) && target.type === 'object' && !('additionalProperties' in target))
+      target.additionalProperties = false
+  }
+  const media = (content: unknown) => {
+    if (isObject(content)) for (const m of Object.values(content)) if (isObject(m)) close(m.schema)
+  }
+  if (isObject(op.requestBody)) media(op.requestBody.content)
+  for (const r of Object.values(op.responses ?? {})) if (isObject(r)) media(r.content)
 }

@@ -122,14 +122,15 @@ export function documentProblems(doc: Json): string[] {
         for (const [h, header] of Object.entries<Json>(r.headers ?? {}))
           if (!header.schema) out.push(`${where}: header ${h} without a schema`)
       }
-      if (method === 'post' && !params.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'))
-        out.push(`${at}: no Idempotency-Key parameter`)
-      if (
-        (method === 'patch' || method === 'delete') &&
-        pathParams.length &&
-        !params.some((p) => p.in === 'header' && p.name === 'If-Match')
-      )
-        out.push(`${at}: no If-Match parameter`)
+      // Idempotency-Key is keyed by user: every authenticated POST takes it, anonymous ones do not
+      const secured = (op.security ?? []).some((req: Json) => Object.keys(req).length > 0)
+      const keyed = params.some((p) => p.in === 'header' && p.name === 'Idempotency-Key')
+      if (method === 'post' && secured && !keyed) out.push(`${at}: no Idempotency-Key parameter`)
+      if (keyed && !(method === 'post' && secured))
+        out.push(`${at}: Idempotency-Key where it is not honoured`)
+      // If-Match only where it is enforced, and then with its 412
+      const ifMatch = params.some((p) => p.in === 'header' && p.name === 'If-Match')
+      if (ifMatch !== Boolean(op.responses?.['412'])) out.push(`${at}: If-Match and 412 disagree`)
       if (op.responses?.['201'] && !op.responses['201'].headers?.Location)
         out.push(`${at} 201: no Location header`)
     }
@@ -180,7 +181,7 @@ describe('/openapi.json is a well-formed OpenAPI 3.1 document', () => {
             summary: 's',
             parameters: [{ name: 'id', in: 'path', schema: { $ref: '#/nope' } }],
             requestBody: { content: { 'text/plain': { schema: 5 } } },
-            responses: { '200': { description: 'ok', headers: { ETag: {} } } },
+            responses: { '200': { description: 'ok', headers: { ETag: {} } }, '412': { description: 'p' } },
           },
           get: {},
           parameters: [],
@@ -212,7 +213,7 @@ describe('/openapi.json is a well-formed OpenAPI 3.1 document', () => {
       'dangling $ref #/nope',
       'schema is not an object',
       'header ETag without a schema',
-      'no If-Match',
+      'DELETE /x/{id}: If-Match and 412 disagree',
       'GET /x/{id}: no tags',
       'GET /x/{id}: no responses',
     ])
@@ -223,7 +224,7 @@ describe('/openapi.json is a well-formed OpenAPI 3.1 document', () => {
     expect(doc.paths['/api/v1/tasks/{id}'].delete.responses['204']).toEqual({ description: 'No Content' })
   })
 
-  test('Idempotency-Key on POST, If-Match on PATCH and DELETE of one resource', () => {
+  test('Idempotency-Key on authenticated POSTs, If-Match on PATCH and DELETE where enforced', () => {
     const key = doc.paths['/api/v1/projects'].post.parameters.find((p: Json) => p.name === 'Idempotency-Key')
     expect(key).toMatchObject({
       in: 'header',
@@ -242,6 +243,13 @@ describe('/openapi.json is a well-formed OpenAPI 3.1 document', () => {
     expect(doc.paths['/api/v1/users/me'].patch.responses['412']).toBeDefined()
     expect(doc.paths['/api/v1/projects'].get.parameters).not.toContainEqual(
       expect.objectContaining({ name: 'If-Match' }),
+    )
+    // not enforced there (tests/openapi/if-match.test.ts checks each against the server)
+    expect(doc.paths['/api/v1/auth/sessions/{id}'].delete.parameters).not.toContainEqual(
+      expect.objectContaining({ name: 'If-Match' }),
+    )
+    expect(doc.paths['/api/v1/auth/login'].post.parameters ?? []).not.toContainEqual(
+      expect.objectContaining({ name: 'Idempotency-Key' }),
     )
   })
 

@@ -33,7 +33,8 @@ function schemas(): [string, Json][] {
       for (const [type, media] of Object.entries<Json>(op.requestBody?.content ?? {}))
         walk(media.schema, `${at} body ${type}`)
       for (const [status, r] of Object.entries<Json>(op.responses))
-        for (const [type, media] of Object.entries<Json>(r.content ?? {})) walk(media.schema, `${at} ${status} ${type}`)
+        for (const [type, media] of Object.entries<Json>(r.content ?? {}))
+          walk(media.schema, `${at} ${status} ${type}`)
     }
   return out
 }
@@ -97,9 +98,13 @@ describe('named schemas (issue 7 #15)', () => {
   })
 
   test('integers are integers: no number type anywhere (the API has no fractions)', () => {
-    expect(schemas().filter(([, s]) => s.type === 'number' || (Array.isArray(s.type) && s.type.includes('number'))).map(([at]) => at)).toEqual([])
+    expect(
+      schemas()
+        .filter(([, s]) => s.type === 'number' || (Array.isArray(s.type) && s.type.includes('number')))
+        .map(([at]) => at),
+    ).toEqual([])
     const s = doc.components.schemas
-    for (const [name, field] of [
+    for (const [name, field] of <[string, string][]>[
       ['User', 'version'],
       ['Task', 'number'],
       ['TaskPage', 'total'],
@@ -120,7 +125,11 @@ describe('named schemas (issue 7 #15)', () => {
     expect(s.User.properties.role.enum).toEqual(['user', 'admin', 'superadmin'])
     expect(s.Event.properties.type.enum).toEqual([...EVENT_TYPES])
     // a union of constants is always written as an enum
-    expect(schemas().filter(([, x]) => Array.isArray(x.anyOf) && x.anyOf.every((b: Json) => 'const' in b)).map(([at]) => at)).toEqual([])
+    expect(
+      schemas()
+        .filter(([, x]) => Array.isArray(x.anyOf) && x.anyOf.every((b: Json) => 'const' in b))
+        .map(([at]) => at),
+    ).toEqual([])
   })
 
   test('sort is a comma list of enumerated fields; status and priority filters too', () => {
@@ -168,7 +177,11 @@ describe('named schemas (issue 7 #15)', () => {
   })
 
   test('no validator-only keyword (error) leaks into a schema', () => {
-    expect(schemas().filter(([, s]) => 'error' in s).map(([at]) => at)).toEqual([])
+    expect(
+      schemas()
+        .filter(([, s]) => 'error' in s)
+        .map(([at]) => at),
+    ).toEqual([])
   })
 })
 
@@ -181,9 +194,9 @@ describe('the docs can log in (issue 7 #16)', () => {
       flows: { password: { tokenUrl: LOGIN_PATH, scopes: {} } },
     })
     expect(doc.paths['/api/v1/users/me'].get.security).toEqual([{ bearerAuth: [] }, { oauth2Password: [] }])
-    expect(doc.paths[LOGIN_PATH].post.requestBody.content['application/x-www-form-urlencoded'].schema).toEqual(
-      ref('LoginRequest'),
-    )
+    expect(
+      doc.paths[LOGIN_PATH].post.requestBody.content['application/x-www-form-urlencoded'].schema,
+    ).toEqual(ref('LoginRequest'))
   })
 
   test('password fields are format: password', () => {

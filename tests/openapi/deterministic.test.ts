@@ -25,14 +25,19 @@ test('/openapi.json is the same document as `taskbase openapi`, whatever ran bef
   const ctx = await createTestApp()
   const user = await createUser(ctx)
   // routes with bodies, queries and responses run (and compile) before the document is first built
-  await ctx.req('POST', '/api/v1/auth/register', { body: { email: 'x', username: 'y', password: 'z', junk: 1 } })
+  await ctx.req('POST', '/api/v1/auth/register', {
+    body: { email: 'x', username: 'y', password: 'z', junk: 1 },
+  })
   await ctx.req('POST', '/api/v1/auth/login', {
     body: 'username=nobody&password=x',
     raw: true,
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
   })
   await ctx.req('PATCH', '/api/v1/users/me', { token: user.token, body: { full_name: 'Ada' } })
-  const project = await ctx.req('POST', '/api/v1/projects', { token: user.token, body: { name: unique('P') } })
+  const project = await ctx.req('POST', '/api/v1/projects', {
+    token: user.token,
+    body: { name: unique('P') },
+  })
   expect(project.status).toBe(201)
   const task = await ctx.req('POST', `/api/v1/projects/${project.body.id}/tasks`, {
     token: user.token,

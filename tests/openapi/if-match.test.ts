@@ -29,10 +29,16 @@ function fixtures(): Record<string, Fixture> {
   }
   const comment = async () => {
     const { owner, t } = await task()
-    const c = await ctx.req('POST', `${A}/tasks/${t.id}/comments`, { token: owner.token, body: { body: 'hi' } })
+    const c = await ctx.req('POST', `${A}/tasks/${t.id}/comments`, {
+      token: owner.token,
+      body: { body: 'hi' },
+    })
     return { owner, c: c.body }
   }
-  const admin = async () => ({ admin: await createUser(ctx, { role: 'superadmin' }), target: await createUser(ctx) })
+  const admin = async () => ({
+    admin: await createUser(ctx, { role: 'superadmin' }),
+    target: await createUser(ctx),
+  })
   return {
     [`PATCH ${A}/users/me`]: async () => {
       const u = await createUser(ctx)
@@ -52,7 +58,10 @@ function fixtures(): Record<string, Fixture> {
     },
     [`DELETE ${A}/users/me/tokens/{id}`]: async () => {
       const u = await createUser(ctx)
-      const tk = await ctx.req('POST', `${A}/users/me/tokens`, { token: u.token, body: { name: 'ci', scope: 'read' } })
+      const tk = await ctx.req('POST', `${A}/users/me/tokens`, {
+        token: u.token,
+        body: { name: 'ci', scope: 'read' },
+      })
       return { path: `${A}/users/me/tokens/${tk.body.id}`, token: u.token }
     },
     [`PATCH ${A}/projects/{id}`]: async () => {
@@ -75,12 +84,20 @@ function fixtures(): Record<string, Fixture> {
     },
     [`POST ${A}/projects/{id}/members`]: async () => {
       const { owner, other, p } = await project()
-      return { path: `${A}/projects/${p.id}/members`, token: owner.token, body: { user_id: other.id, role: 'viewer' } }
+      return {
+        path: `${A}/projects/${p.id}/members`,
+        token: owner.token,
+        body: { user_id: other.id, role: 'viewer' },
+      }
     },
     [`PATCH ${A}/projects/{id}/members/{user_id}`]: async () => {
       const { owner, other, p } = await project()
       await addMember(ctx, owner, p.id, other, 'editor')
-      return { path: `${A}/projects/${p.id}/members/${other.id}`, token: owner.token, body: { role: 'viewer' } }
+      return {
+        path: `${A}/projects/${p.id}/members/${other.id}`,
+        token: owner.token,
+        body: { role: 'viewer' },
+      }
     },
     [`DELETE ${A}/projects/{id}/members/{user_id}`]: async () => {
       const { owner, other, p } = await project()
@@ -132,9 +149,11 @@ test('If-Match is documented exactly where a stale one is refused with 412 (issu
       if (documented !== '412' in op.responses) wrong.push(`${key}: If-Match and 412 disagree`)
       const { path: url, token, body } = await fixture()
       const res = await ctx.req(method.toUpperCase(), url, { token, body, headers: { 'if-match': STALE } })
-      if (documented && res.status !== 412) wrong.push(`${key}: documents If-Match, a stale one got ${res.status}`)
+      if (documented && res.status !== 412)
+        wrong.push(`${key}: documents If-Match, a stale one got ${res.status}`)
       if (!documented && res.status === 412) wrong.push(`${key}: enforces If-Match but does not document it`)
-      if (!documented && res.status >= 400) wrong.push(`${key}: fixture failed with ${res.status} ${res.text}`)
+      if (!documented && res.status >= 400)
+        wrong.push(`${key}: fixture failed with ${res.status} ${res.text}`)
     }
   expect(missing).toEqual([])
   expect(wrong).toEqual([])

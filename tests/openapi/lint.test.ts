@@ -12,10 +12,22 @@ test("the document has no error under Redocly's recommended ruleset (the pinned 
     const file = join(dir, 'openapi.json')
     writeFileSync(file, JSON.stringify(await servedDocument()))
     const run = Bun.spawnSync(
-      ['bun', `${ROOT}/node_modules/@redocly/cli/bin/cli.js`, 'lint', '--format=json', '--max-problems=500', file],
+      [
+        'bun',
+        `${ROOT}/node_modules/@redocly/cli/bin/cli.js`,
+        'lint',
+        '--format=json',
+        '--max-problems=500',
+        file,
+      ],
       {
         cwd: dir,
-        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
+        env: {
+          ...process.env,
+          REDOCLY_TELEMETRY: 'off',
+          REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true',
+          NO_COLOR: '1',
+        },
         stdout: 'pipe',
         stderr: 'pipe',
       },
@@ -31,7 +43,9 @@ test("the document has no error under Redocly's recommended ruleset (the pinned 
     expect(errors).toEqual([])
     expect(report.totals.errors).toBe(0)
     // the only warning left is the missing license (the project declares none)
-    expect(report.problems.filter((p) => p.severity === 'warn').map((p) => p.ruleId)).toEqual(['info-license'])
+    expect(report.problems.filter((p) => p.severity === 'warn').map((p) => p.ruleId)).toEqual([
+      'info-license',
+    ])
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

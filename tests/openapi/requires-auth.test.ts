@@ -25,8 +25,8 @@ beforeAll(async () => {
   const foreign = createJwt('another-secret-that-is-long-enough-0123456789', ctx.settings.JWT_ALGORITHM)
   forged = {
     'signed with another key': foreign.signAccess(user.id, user.sessionId, 900).token,
-    'expired': ctx.jwt.signAccess(user.id, user.sessionId, 60, Date.now() - 3_600_000).token,
-    'garbage': 'not.a.jwt',
+    expired: ctx.jwt.signAccess(user.id, user.sessionId, 60, Date.now() - 3_600_000).token,
+    garbage: 'not.a.jwt',
     'unknown API token': `tb_${'x'.repeat(40)}`,
   }
 })
@@ -39,11 +39,19 @@ test('every secured operation answers 401 problem+json with WWW-Authenticate: Be
   const failures: string[] = []
   for (const { method, path, template } of secured) {
     const hasBody = ['POST', 'PUT', 'PATCH'].includes(method)
-    for (const [label, token] of [['no token', undefined], ...Object.entries(forged)] as [string, string | undefined][]) {
+    for (const [label, token] of [['no token', undefined], ...Object.entries(forged)] as [
+      string,
+      string | undefined,
+    ][]) {
       const res = await ctx.req(method, path, { token, ...(hasBody ? { body: {} } : {}) })
       const type = res.headers.get('content-type') ?? ''
       const challenge = res.headers.get('www-authenticate') ?? ''
-      if (res.status !== 401 || !type.startsWith('application/problem+json') || !/^Bearer\b/.test(challenge) || res.body?.status !== 401)
+      if (
+        res.status !== 401 ||
+        !type.startsWith('application/problem+json') ||
+        !/^Bearer\b/.test(challenge) ||
+        res.body?.status !== 401
+      )
         failures.push(`${method} ${template} (${label}): ${res.status} ${type} www-authenticate=${challenge}`)
     }
   }

@@ -17,7 +17,9 @@ interface Store {
 }
 
 // one store per process, whichever copy of this module a test file imported
-const store: Store = ((globalThis as Json).__taskbaseSeenStatuses ??= { seen: new Map() })
+const shared = globalThis as Json
+shared.__taskbaseSeenStatuses ??= { seen: new Map() }
+const store: Store = shared.__taskbaseSeenStatuses
 
 /** Records one response (the path may be a full URL and carry a query string). */
 export function recordStatus(method: string, url: string, status: number): void {

@@ -1,10 +1,13 @@
 import { describe, expect, test } from 'bun:test'
 import { servedDocument } from './declared-statuses'
-import { operationFor, recordStatus, recordedStatuses, undeclaredStatuses } from './status-recorder'
+import { operationFor, recordedStatuses, recordStatus, undeclaredStatuses } from './status-recorder'
 
 const doc = {
   paths: {
-    '/api/v1/users/{id}': { get: { responses: { '200': {}, '404': {} } }, delete: { responses: { '204': {} } } },
+    '/api/v1/users/{id}': {
+      get: { responses: { '200': {}, '404': {} } },
+      delete: { responses: { '204': {} } },
+    },
     '/api/v1/users/me': { get: { responses: { '200': {}, '401': {} } } },
     '/api/v1/ranged': { get: { responses: { '200': {}, '4XX': {} } } },
     '/api/v1/any': { get: { responses: { default: {} } } },
