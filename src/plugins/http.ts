@@ -60,6 +60,20 @@ function inspectJson(value: unknown, limit: number): 'too_deep' | 'bad_text' | n
   return null
 }
 
+/** Why a request is refused before its body is read (413, 415, NUL in the query), or null. */
+function refusal(request: Request, maxBody: number): AppError | null {
+  const q = request.url.indexOf('?')
+  if (q !== -1 && /%00/.test(request.url.slice(q))) return nulRefused()
+  if (!BODY_METHODS.has(request.method) || !hasBody(request)) return null
+  const len = Number(request.headers.get('content-length') ?? '0')
+  const type = mediaType(request)
+  if (len > maxBody) return payloadTooLarge(maxBody)
+  if (!type) return unsupportedMediaType('Content-Type is required for a request body')
+  if (!JSON_TYPE.test(type) && !(type === FORM_TYPE && new URL(request.url).pathname === LOGIN_PATH))
+    return unsupportedMediaType(`Content-Type ${type} is not supported; send application/json`)
+  return null
+}
+
 const nulRefused = () =>
   badRequest('Text must be well-formed Unicode without NUL characters (U+0000) or unpaired surrogates')
 
@@ -207,17 +221,15 @@ const httpInstance = ({ settings, logger }: HttpDeps, routes: () => readonly Rou
       const meta = startRequest(request)
       set.headers['x-request-id'] = meta.id
       Object.assign(set.headers, API_SECURITY_HEADERS)
-      const q = request.url.indexOf('?')
-      if (q !== -1 && /%00/.test(request.url.slice(q))) throw nulRefused()
-      if (!BODY_METHODS.has(request.method) || !hasBody(request)) return
-      const len = Number(request.headers.get('content-length') ?? '0')
-      const type = mediaType(request)
-      if (len > settings.MAX_BODY_BYTES) throw payloadTooLarge(settings.MAX_BODY_BYTES)
-      if (!type) throw unsupportedMediaType('Content-Type is required for a request body')
-      if (!JSON_TYPE.test(type) && !(type === FORM_TYPE && new URL(request.url).pathname === LOGIN_PATH))
-        throw unsupportedMediaType(`Content-Type ${type} is not supported; send application/json`)
+      // Not thrown here: the hooks registered after this one (CORS) must still add their headers.
+      // Raised by the first hook after routing (parse or transform, before any body is read) or,
+      // on an unknown route, by the error handler.
+      const refused = refusal(request, settings.MAX_BODY_BYTES)
+      if (refused) meta.refused = refused
     })
     .onParse({ as: 'global' }, async ({ request, contentType }) => {
+      const refused = requestMeta(request).refused
+      if (refused) throw refused
       const type = contentType?.split(';')[0]?.trim().toLowerCase() ?? ''
       if (JSON_TYPE.test(type)) {
         const text = await readLimited(request, settings.MAX_BODY_BYTES)
@@ -241,6 +253,10 @@ const httpInstance = ({ settings, logger }: HttpDeps, routes: () => readonly Rou
         return form
       }
     })
+    .onTransform({ as: 'global' }, ({ request }) => {
+      const refused = requestMeta(request).refused
+      if (refused) throw refused
+    })
     .onError({ as: 'global' }, ({ code, error, request, path, set }) => {
       const meta = requestMeta(request)
       const base = { instance: path, requestId: meta.id }
@@ -259,6 +275,7 @@ const httpInstance = ({ settings, logger }: HttpDeps, routes: () => readonly Rou
         })
       }
 
+      if (meta.refused instanceof AppError) return respond(meta.refused)
       if (error instanceof AppError) return respond(error)
       // Errors thrown while parsing arrive wrapped in Elysia's ParseError
       const cause = (error as { cause?: unknown })?.cause

@@ -7,6 +7,11 @@ export interface RequestMeta {
   route?: string
   /** Status of an error response (the access log reads it). */
   status?: number
+  /**
+   * A refusal decided in onRequest (413, 415, NUL in the query), raised once every onRequest hook
+   * (CORS) has run, so its response carries the same headers as any other.
+   */
+  refused?: Error
 }
 
 const metas = new WeakMap<Request, RequestMeta>()
