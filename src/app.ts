@@ -6,6 +6,7 @@ import { API_PREFIX } from './lib/api'
 import { createJwt } from './modules/auth/jwt'
 import { createAuthenticator } from './modules/auth/principal'
 import { identityModule } from './modules/identity'
+import { jobRoutes } from './modules/jobs'
 import { projectsModule } from './modules/projects'
 import { systemRoutes } from './modules/system'
 import { authPlugin } from './plugins/auth'
@@ -52,7 +53,10 @@ export function createApp(deps: AppDeps) {
     .use(docsPlugin({ uiEnabled: settings.DOCS_ENABLED }))
     .use(systemRoutes(deps))
     .group(API_PREFIX, (api) =>
-      api.use(identityModule({ ...deps, auth, jwt })).use(projectsModule({ ...deps, auth })),
+      api
+        .use(identityModule({ ...deps, auth, jwt }))
+        .use(projectsModule({ ...deps, auth }))
+        .use(jobRoutes({ ...deps, auth })),
     )
   listRoutes = () => app.routes as RouteInfo[]
   return app

@@ -50,6 +50,11 @@ export interface RunnerOptions {
 
 const DEFAULT_TIMEOUT_MS = 60_000
 
+/** Thrown by a handler when trying again cannot help (the project is gone): failed at once. */
+export class PermanentJobError extends Error {
+  override name = 'PermanentJobError'
+}
+
 /**
  * Runs jobs from the queue in this process: wakes on NOTIFY (PostgreSQL: from any instance;
  * embedded: in-process), on a slow poll, and whenever a slot frees up. Claims respect the total and
@@ -167,6 +172,7 @@ export class JobRunner {
           return
         }
         const message = String((err as Error)?.message ?? err)
+        if (err instanceof PermanentJobError) job.attempts = job.maxAttempts
         const final = job.attempts >= job.maxAttempts
         ;(final ? this.opts.logger.error : this.opts.logger.warn).call(
           this.opts.logger,
