@@ -5,6 +5,7 @@ import {
   backoffMs,
   claim,
   complete,
+  enqueue,
   extendLease,
   fail,
   JOBS_CHANNEL,
@@ -46,6 +47,11 @@ export interface RunnerOptions {
   /** How long a claim holds a job without a heartbeat; a dead process's jobs return after it. */
   leaseMs?: number
   workerId?: string
+  /**
+   * Jobs every instance enqueues periodically; a dedupe key per period means one job per period
+   * however many instances there are.
+   */
+  schedules?: { type: string; everyMs: number }[]
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000
@@ -72,6 +78,7 @@ export class JobRunner {
   private again = false
   private stopped = true
   private unlisten: (() => Promise<void>) | undefined
+  private readonly scheduleTimers: ReturnType<typeof setInterval>[] = []
 
   constructor(private readonly opts: RunnerOptions) {
     for (const d of opts.definitions) this.defs.set(d.type, d)
@@ -88,6 +95,19 @@ export class JobRunner {
     if (!this.stopped) return
     this.stopped = false
     this.unlisten = await this.opts.database.listen(JOBS_CHANNEL, () => this.wake())
+    for (const { type, everyMs } of this.opts.schedules ?? []) {
+      const enqueuePeriodic = () =>
+        void enqueue(this.opts.database.db, {
+          type,
+          dedupeKey: `${type}:${Math.floor(Date.now() / everyMs)}`,
+        }).catch((err) =>
+          this.opts.logger.error('enqueueing a periodic job failed', { job_type: type, err: String(err) }),
+        )
+      enqueuePeriodic()
+      const timer = setInterval(enqueuePeriodic, everyMs)
+      timer.unref?.()
+      this.scheduleTimers.push(timer)
+    }
     this.wake()
   }
 
@@ -206,6 +226,7 @@ export class JobRunner {
     if (this.stopped) return
     this.stopped = true
     clearTimeout(this.timer)
+    for (const t of this.scheduleTimers.splice(0)) clearInterval(t)
     const all = Promise.all([...this.inFlight.values()].map((r) => r.promise))
     const done = await Promise.race([
       all.then(() => true),
