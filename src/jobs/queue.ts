@@ -1,5 +1,5 @@
 import { and, count, eq, inArray, min, sql } from 'drizzle-orm'
-import type { Db } from '../db/client'
+import { type Db, rowsOf } from '../db/client'
 import { type JobStatus, jobs } from '../db/schema'
 import { conflict, notFound } from '../lib/errors'
 
@@ -67,21 +67,23 @@ export async function claim(db: Db, type: string, worker: string, limit: number,
     .returning()
 }
 
-/** Marks a job this worker holds as succeeded. False when the lease was lost meanwhile. */
-export async function complete(db: Db, id: string, worker: string, result: unknown) {
-  const rows = await db
-    .update(jobs)
-    .set({
-      status: 'succeeded',
-      result: (result ?? null) as never,
-      lockedBy: null,
-      lockedUntil: null,
-      lastError: null,
-      finishedAt: sql`now()`,
-    })
-    .where(and(eq(jobs.id, id), eq(jobs.lockedBy, worker), eq(jobs.status, 'running')))
-    .returning({ id: jobs.id })
-  return rows.length > 0
+/**
+ * Marks several jobs this worker holds as succeeded in one statement (a busy runner batches the
+ * completions of one event-loop turn). Returns the ids it marked.
+ */
+export async function completeMany(db: Db, worker: string, done: { id: string; result: unknown }[]) {
+  if (!done.length) return []
+  const values = sql.join(
+    done.map((d) => sql`(${d.id}::uuid, ${JSON.stringify(d.result ?? null)}::jsonb)`),
+    sql`, `,
+  )
+  const rows = await db.execute(sql`
+    update ${jobs} set status = 'succeeded', result = v.result, locked_by = null, locked_until = null,
+      last_error = null, finished_at = now()
+    from (values ${values}) as v(id, result)
+    where ${jobs.id} = v.id and ${jobs.lockedBy} = ${worker} and ${jobs.status} = 'running'
+    returning ${jobs.id}`)
+  return rowsOf<{ id: string }>(rows).map((r) => r.id)
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Logger } from '../lib/logger'
 import {
   backoffMs,
   claim,
-  complete,
+  completeMany,
   enqueue,
   extendLease,
   fail,
@@ -79,6 +79,8 @@ export class JobRunner {
   private stopped = true
   private unlisten: (() => Promise<void>) | undefined
   private readonly scheduleTimers: ReturnType<typeof setInterval>[] = []
+  /** Completions of this event-loop turn, written by one statement. */
+  private completions: { id: string; result: unknown; written: (ok: boolean) => void }[] = []
 
   constructor(private readonly opts: RunnerOptions) {
     for (const d of opts.definitions) this.defs.set(d.type, d)
@@ -150,7 +152,8 @@ export class JobRunner {
   private async schedule(delay?: number) {
     if (this.stopped) return
     let ms = delay ?? this.pollMs
-    if (delay === undefined) {
+    // while jobs run, their completions wake the loop: look up the next due time only when idle
+    if (delay === undefined && this.inFlight.size === 0) {
       const next = await nextRunAt(this.opts.database.db, [...this.defs.keys()])
       if (next) ms = Math.max(0, Math.min(ms, next.getTime() - Date.now() + 5))
     }
@@ -179,7 +182,7 @@ export class JobRunner {
           timeoutMs,
           abort,
         )
-        await complete(db, job.id, this.workerId, result)
+        await this.complete(job.id, result)
         this.opts.logger.debug('job succeeded', {
           job_id: job.id,
           job_type: job.type,
@@ -216,6 +219,24 @@ export class JobRunner {
       }
     })()
     this.inFlight.set(job.id, { promise, abort })
+  }
+
+  /** Queues a completion for the batch of this turn; resolves once it is written. */
+  private complete(id: string, result: unknown): Promise<boolean> {
+    return new Promise<boolean>((written) => {
+      if (this.completions.push({ id, result, written }) > 1) return
+      setImmediate(async () => {
+        const batch = this.completions
+        this.completions = []
+        try {
+          const marked = new Set(await completeMany(this.opts.database.db, this.workerId, batch))
+          for (const c of batch) c.written(marked.has(c.id))
+        } catch (err) {
+          this.opts.logger.error('recording job completions failed', { err: String(err) })
+          for (const c of batch) c.written(false)
+        }
+      })
+    })
   }
 
   /**
