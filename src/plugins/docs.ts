@@ -55,10 +55,13 @@ export const docsPlugin = (opts: { uiEnabled: boolean }) => {
   return plugin
     .get(`${DOCS_PATH}/assets/swagger-ui.js`, () => Bun.file(uiJs), { detail: { hide: true } })
     .get(`${DOCS_PATH}/assets/swagger-ui.css`, () => Bun.file(uiCss), { detail: { hide: true } })
-    .onBeforeHandle(({ path }) => {
+    .onRequest(({ request }) => {
       // Before the document is generated: compiling a route changes its schemas (Elysia adds
-      // `additionalProperties: false`), so compile them all first, whichever ran already.
-      if (path !== SPEC_PATH) return
+      // `additionalProperties: false`), so compile every route of the app first, whichever ran
+      // already. A string test, no URL parse: this runs on every request.
+      const url = request.url
+      const end = url.indexOf('?')
+      if (!(end === -1 ? url : url.slice(0, end)).endsWith(SPEC_PATH)) return
       // the whole app's routes (Elysia points a used plugin's getGlobalRoutes at its parent's)
       const app = plugin as unknown as { getGlobalRoutes(): { compile?: () => unknown }[] }
       for (const route of app.getGlobalRoutes()) route.compile?.()
@@ -99,6 +102,7 @@ export const docsPlugin = (opts: { uiEnabled: boolean }) => {
             { name: 'Projects', description: 'Projects, members and activity' },
             { name: 'Tasks', description: 'Tasks and export' },
             { name: 'Comments', description: 'Comments on tasks' },
+            { name: 'Jobs', description: 'Background jobs: reports and their status' },
           ],
           components: {
             securitySchemes: {

@@ -26,6 +26,8 @@ const IF_MATCH_MARK = 'x-taskbase-if-match'
 export const EXTRA_STATUSES: Record<string, number[]> = {
   'GET /ready': [503],
   [`POST ${API_PREFIX}/auth/register`]: [409, 429],
+  [`POST ${API_PREFIX}/auth/password-reset/request`]: [429],
+  [`POST ${API_PREFIX}/auth/email-change/undo`]: [409],
   [`POST ${LOGIN_PATH}`]: [401, 403, 429],
   [`POST ${API_PREFIX}/auth/refresh`]: [401, 403],
   [`PATCH ${API_PREFIX}/users/me`]: [409, 429],
@@ -178,7 +180,9 @@ function errorStatuses(path: string, method: string, op: Operation): number[] {
   const secured = Boolean(op.security?.length)
   const writes = ['post', 'put', 'patch', 'delete'].includes(method)
   const takesInput =
-    (op.parameters ?? []).some((p) => p.in !== 'path') || op.requestBody !== undefined || method === 'post'
+    (op.parameters ?? []).some((p) => p.in !== 'path') ||
+    op.requestBody !== undefined ||
+    ['post', 'put', 'patch'].includes(method)
   if (secured) statuses.add(401).add(403)
   if (path.includes('{')) statuses.add(404)
   if (writes) statuses.add(413).add(415) // any body on these methods is read, limited and typed
