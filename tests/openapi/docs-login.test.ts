@@ -31,4 +31,9 @@ test('the Authorize button of /docs logs in: the OAuth2 password request it send
   // the page keeps the authorization across reloads
   const page = await ctx.req('GET', '/docs')
   expect(page.text).toContain('persistAuthorization')
+  // with the UI's script and stylesheet served from the binary
+  for (const asset of ['/docs/assets/swagger-ui.js', '/docs/assets/swagger-ui.css']) {
+    expect(page.text).toContain(asset)
+    expect((await ctx.req('GET', asset)).status).toBe(200)
+  }
 }, 30_000)
