@@ -5,6 +5,7 @@ import uiJs from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
 import { LOGIN_PATH } from '../lib/api'
 import { VERSION } from '../lib/version'
 import { restoreFastFormats } from './formats'
+import { type CompilableRoute, compileAll } from './openapi-compile'
 
 // Must run after @elysiajs/openapi is loaded (imports above are evaluated first)
 restoreFastFormats()
@@ -63,8 +64,7 @@ export const docsPlugin = (opts: { uiEnabled: boolean }) => {
       const end = url.indexOf('?')
       if (!(end === -1 ? url : url.slice(0, end)).endsWith(SPEC_PATH)) return
       // the whole app's routes (Elysia points a used plugin's getGlobalRoutes at its parent's)
-      const app = plugin as unknown as { getGlobalRoutes(): { compile?: () => unknown }[] }
-      for (const route of app.getGlobalRoutes()) route.compile?.()
+      compileAll((plugin as unknown as { getGlobalRoutes(): CompilableRoute[] }).getGlobalRoutes())
     })
     .use(
       openapi({

@@ -1,4 +1,5 @@
 import { API_PREFIX, LOGIN_PATH } from '../lib/api'
+import { compileAll } from './openapi-compile'
 import { nameSchemas } from './openapi-names'
 import { type Parameter, shapeParameters, typeEvents } from './openapi-params'
 import { cleanSchemas, isObject, type Json } from './openapi-schemas'
@@ -259,7 +260,7 @@ const built = new WeakMap<object, object>()
 export function fillRequestBodies<T>(doc: T, routes: RouteInfo[]): T {
   const cached = built.get(doc as object)
   if (cached) return cached as T
-  for (const route of routes) route.compile?.()
+  compileAll(routes)
   const copy = JSON.parse(JSON.stringify(doc)) as T
   const paths = (copy as { paths?: Record<string, Record<string, Operation>> }).paths ?? {}
   for (const route of routes) {
