@@ -16,6 +16,8 @@ export interface CliIO {
   env: Record<string, string | undefined>
   stdout: (s: string) => void
   stderr: (s: string) => void
+  /** Resolves once everything written so far has left the process (runCli awaits it before exit). */
+  flush?: () => Promise<void>
   /** Reads one line from the terminal (hidden when asking for a password), or null with no TTY. */
   prompt?: (question: string, hidden?: boolean) => Promise<string | null>
 }
@@ -67,10 +69,43 @@ export function terminalPrompt(
   })
 }
 
+/** The part of a writable stream the CLI writes through (process.stdout, or a fake in tests). */
+export interface OutStream {
+  write(chunk: string, callback: (err?: Error | null) => void): unknown
+}
+
+/**
+ * Writes that can be waited for. `process.exit()` drops whatever a pipe has not taken yet (a
+ * reader slower than the writer: `taskbase openapi | jq` got 64 KiB of 170), so every write is
+ * tracked until its callback says the data left the process, and `flush` waits for them all.
+ */
+export function trackedWriter(stream: OutStream) {
+  const pending = new Set<Promise<void>>()
+  return {
+    write(s: string) {
+      const done = new Promise<void>((resolve) => {
+        // an error (EPIPE: the reader went away) ends the wait too; there is no one left to tell
+        stream.write(s, () => resolve())
+      })
+      pending.add(done)
+      void done.then(() => pending.delete(done))
+    },
+    flush: async () => {
+      while (pending.size) await Promise.all([...pending])
+    },
+  }
+}
+
+const out = trackedWriter(process.stdout)
+const err = trackedWriter(process.stderr)
+
 export const processIO: CliIO = {
   env: process.env,
-  stdout: (s) => process.stdout.write(s),
-  stderr: (s) => process.stderr.write(s),
+  stdout: out.write,
+  stderr: err.write,
+  flush: async () => {
+    await Promise.all([out.flush(), err.flush()])
+  },
   prompt: (question, hidden) => terminalPrompt(question, hidden),
 }
 
@@ -84,8 +119,9 @@ export function settingsOrExit(io: CliIO, opts: { persistSecret?: boolean } = {}
   }
 }
 
+/** The process logger: JSON lines on stdout, through the tracked writer so runCli's flush covers them. */
 export function loggerFor(settings: Settings): Logger {
-  return createLogger(settings.LOG_LEVEL)
+  return createLogger(settings.LOG_LEVEL, (line) => out.write(`${line}\n`))
 }
 
 /** Opens the configured database; a DATA_DIR held by another process is a clean exit 1. */

@@ -45,8 +45,16 @@ export function usage(): string {
   ].join('\n')
 }
 
-/** Runs one command and returns the process exit code. */
+/** Runs one command and returns the process exit code, once its output has left the process. */
 export async function runCli(argv: string[], io: CliIO = processIO): Promise<number> {
+  try {
+    return await dispatch(argv, io)
+  } finally {
+    await io.flush?.()
+  }
+}
+
+async function dispatch(argv: string[], io: CliIO): Promise<number> {
   const [first, ...rest] = argv
   if (first === '--version' || first === '-v' || first === 'version') {
     io.stdout(`${VERSION}\n`)
