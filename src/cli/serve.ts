@@ -1,6 +1,7 @@
 import { createApp } from '../app'
 import { migrate } from '../db/migrate'
 import type { Lifecycle } from '../deps'
+import { startRowPurge } from '../lib/purge'
 import { VERSION } from '../lib/version'
 import { startPurgeTimer } from '../modules/identity'
 import { type CliIO, loggerFor, openDatabase, settingsOrExit } from './common'
@@ -43,6 +44,7 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
   const server = app.server!
   // background upkeep belongs to the serving process, not to the app (tests build many apps)
   const stopPurge = startPurgeTimer(database.db, logger)
+  const stopRowPurge = startRowPurge(database.db, logger)
   const port = server.port ?? settings.PORT
   logger.info('taskbase listening', {
     version: VERSION,
@@ -60,6 +62,7 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
     stopping ??= (async () => {
       lifecycle.shuttingDown = true
       stopPurge()
+      stopRowPurge()
       logger.info('shutting down', { reason })
       const timeout = new Promise<'timeout'>((r) =>
         setTimeout(() => r('timeout'), settings.SHUTDOWN_TIMEOUT_MS).unref(),

@@ -1,0 +1,95 @@
+import { describe, expect, test } from 'bun:test'
+import { and, eq, inArray } from 'drizzle-orm'
+import { idempotencyKeys, projects } from '../../src/db/schema'
+import { memoryLogger } from '../../src/lib/logger'
+import { purgeExpiredRows, startRowPurge } from '../../src/lib/purge'
+import { RESTORE_WINDOW_DAYS } from '../../src/modules/projects/service'
+import { createUser, unique } from '../helpers/app'
+import { API, makeProject, testApp } from '../helpers/projects-fixtures'
+
+const DAY = 86_400_000
+
+/** Issue 7 #5: expiring rows outside identity are removed by a periodic purge, not only on reuse. */
+describe('periodic purge of expiring rows', () => {
+  async function seed() {
+    const ctx = await testApp()
+    const me = await createUser(ctx)
+    const [expired, live] = [unique('old-'), unique('new-')]
+    await ctx.db.insert(idempotencyKeys).values([
+      { userId: me.id, key: expired, requestHash: 'h', expiresAt: new Date(Date.now() - 1000) },
+      { userId: me.id, key: live, requestHash: 'h', expiresAt: new Date(Date.now() + 60_000) },
+    ])
+    const [old, recent, alive] = [
+      await makeProject(ctx, me),
+      await makeProject(ctx, me),
+      await makeProject(ctx, me),
+    ]
+    await ctx.db
+      .update(projects)
+      .set({ deletedAt: new Date(Date.now() - (RESTORE_WINDOW_DAYS + 1) * DAY) })
+      .where(eq(projects.id, old.id))
+    expect((await ctx.req('DELETE', `${API}/projects/${recent.id}`, { token: me.token })).status).toBe(204)
+    const keys = async () =>
+      (await ctx.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.userId, me.id))).map((r) => r.key)
+    const projectIds = async () =>
+      (
+        await ctx.db
+          .select({ id: projects.id })
+          .from(projects)
+          .where(inArray(projects.id, [old.id, recent.id, alive.id]))
+      ).map((r) => r.id)
+    return { ctx, me, expired, live, old, recent, alive, keys, projectIds }
+  }
+
+  test('purgeExpiredRows deletes expired idempotency keys and projects past the restore window only', async () => {
+    const s = await seed()
+    const counts = await purgeExpiredRows(s.ctx.db)
+    expect(counts.idempotency_keys).toBeGreaterThanOrEqual(1)
+    expect(counts.projects).toBeGreaterThanOrEqual(1)
+    expect(await s.keys()).toEqual([s.live])
+    expect((await s.projectIds()).sort()).toEqual([s.recent.id, s.alive.id].sort())
+    // the recently trashed project can still be restored
+    const restored = await s.ctx.req('POST', `${API}/projects/${s.recent.id}/restore`, { token: s.me.token })
+    expect(restored.status).toBe(200)
+    const again = await purgeExpiredRows(s.ctx.db)
+    expect(
+      await s.ctx.db
+        .select()
+        .from(idempotencyKeys)
+        .where(and(eq(idempotencyKeys.userId, s.me.id), eq(idempotencyKeys.key, s.expired))),
+    ).toHaveLength(0)
+    expect(again.idempotency_keys).toBeGreaterThanOrEqual(0)
+  })
+
+  test('startRowPurge runs on its interval, logs what it removed, and stops', async () => {
+    const s = await seed()
+    const log = memoryLogger('info')
+    const stop = startRowPurge(s.ctx.db, log.logger, 20)
+    try {
+      for (let i = 0; i < 250 && (await s.keys()).includes(s.expired); i++) await Bun.sleep(20)
+    } finally {
+      stop()
+    }
+    expect(await s.keys()).toEqual([s.live])
+    expect(log.entries().some((e) => e.msg === 'expired rows purged')).toBe(true)
+  })
+
+  test('a failing purge is logged and the timer keeps going', async () => {
+    const log = memoryLogger('info')
+    const broken = {
+      delete: () => {
+        throw new Error('db down')
+      },
+    } as never
+    const stop = startRowPurge(broken, log.logger, 10)
+    try {
+      for (let i = 0; i < 250 && log.entries().filter((e) => e.level === 'error').length < 2; i++)
+        await Bun.sleep(10)
+    } finally {
+      stop()
+    }
+    expect(
+      log.entries().filter((e) => e.msg === 'purging expired rows failed').length,
+    ).toBeGreaterThanOrEqual(2)
+  })
+})
