@@ -53,8 +53,12 @@ export const authPlugin = (authenticate: Authenticate) =>
     })
     .macro({
       role: (role: UserRole) => ({
-        beforeHandle(ctx) {
-          const { principal } = ctx as unknown as { principal?: Principal }
+        // An arrow with a destructured parameter, reading the principal from the request: Elysia's
+        // sucrose infers what a hook uses from its source, and the minified method form
+        // `beforeHandle(ctx){let{principal}=ctx;…}` broke its parser, which printed five non-JSON
+        // "[Sucrose] warning" lines on stdout at the first admin request (issue 7 #9).
+        beforeHandle: ({ request }) => {
+          const principal = principals.get(request)
           if (!principal || ROLE_RANK[principal.user.role] < ROLE_RANK[role])
             throw forbidden(`Requires the ${role} role`)
         },
