@@ -1,4 +1,4 @@
-import { and, count, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm'
+import { and, count, eq, inArray, isNull, sql } from 'drizzle-orm'
 import { type Db, rowsOf } from '../../db/client'
 import { prepared } from '../../db/prepared'
 import { events, type ProjectRole, projectMembers, projects, tasks } from '../../db/schema'
