@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type CliIO, runCli, usage } from '../../src/cli'
-import { trackedWriter } from '../../src/cli/common'
+import { processIO, trackedWriter } from '../../src/cli/common'
 import { serveCommand, startServer } from '../../src/cli/serve'
 import { VERSION } from '../../src/lib/version'
 import { TEST_SECRET } from '../helpers/app'
@@ -157,6 +157,12 @@ describe('output through a real pipe (issue 7 #4)', () => {
     callbacks.shift()!()
     await f
     expect(flushed).toBe(true)
+  })
+
+  test('the process IO flushes stdout and stderr (nothing pending resolves at once)', async () => {
+    processIO.stderr('')
+    await processIO.flush!()
+    expect(typeof processIO.prompt).toBe('function')
   })
 
   test('--help through a pipe is whole too', async () => {
