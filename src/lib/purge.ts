@@ -1,36 +1,40 @@
-import { and, isNotNull, lt } from 'drizzle-orm'
+import { and, inArray, lt, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
-import { idempotencyKeys, projects } from '../db/schema'
-import { RESTORE_WINDOW_DAYS } from '../modules/projects/service'
+import { idempotencyKeys } from '../db/schema'
 import { describeError } from '../plugins/http'
 import type { Logger } from './logger'
 
 /** How often `serve` purges expiring rows outside identity (identity has its own hourly timer). */
 export const ROW_PURGE_INTERVAL_MS = 3_600_000
 
-const DAY_MS = 86_400_000
+const BATCH = 1_000
 
 /**
- * Deletes the rows whose life is over: idempotency keys past `expires_at` (a reused key also
- * deletes its own, but unused ones would stay forever), and soft-deleted projects past the restore
- * window (their tasks, comments, members and events go with them: foreign keys cascade).
+ * Deletes idempotency keys past `expires_at`: a reused key deletes its own, but keys never used
+ * again would stay forever. Short statements of BATCH rows, so a large backlog never holds a long
+ * lock. (Projects past their 30 days in the trash are the purge job's: src/jobs/definitions.ts.)
  */
-export async function purgeExpiredRows(db: Db): Promise<{ idempotency_keys: number; projects: number }> {
-  const now = Date.now()
-  const keys = await db
-    .delete(idempotencyKeys)
-    .where(lt(idempotencyKeys.expiresAt, new Date(now)))
-    .returning({ key: idempotencyKeys.key })
-  const trashed = await db
-    .delete(projects)
-    .where(
-      and(
-        isNotNull(projects.deletedAt),
-        lt(projects.deletedAt, new Date(now - RESTORE_WINDOW_DAYS * DAY_MS)),
-      ),
-    )
-    .returning({ id: projects.id })
-  return { idempotency_keys: keys.length, projects: trashed.length }
+export async function purgeExpiredRows(db: Db, batch = BATCH): Promise<{ idempotency_keys: number }> {
+  const now = new Date()
+  let total = 0
+  for (;;) {
+    const expired = db
+      .select({ userId: idempotencyKeys.userId, key: idempotencyKeys.key })
+      .from(idempotencyKeys)
+      .where(lt(idempotencyKeys.expiresAt, now))
+      .limit(batch)
+    const gone = await db
+      .delete(idempotencyKeys)
+      .where(
+        and(
+          lt(idempotencyKeys.expiresAt, now),
+          inArray(sql`(${idempotencyKeys.userId}, ${idempotencyKeys.key})`, expired),
+        ),
+      )
+      .returning({ key: idempotencyKeys.key })
+    total += gone.length
+    if (gone.length < batch) return { idempotency_keys: total }
+  }
 }
 
 /** Runs purgeExpiredRows every `intervalMs` (one run at a time); returns the function that stops it. */
