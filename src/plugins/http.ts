@@ -1,4 +1,4 @@
-import { type AnyElysia, Elysia, type ValidationError } from 'elysia'
+import { Elysia, type ValidationError } from 'elysia'
 import type { Settings } from '../config'
 import { LOGIN_PATH } from '../lib/api'
 import {
@@ -206,13 +206,12 @@ const VALIDATION_DETAIL: Record<string, string> = {
  * every failure — ours, Elysia's, or an unexpected throw — into problem+json (API.md, Errors).
  */
 export const httpPlugin = ({ settings, logger }: HttpDeps) => {
-  /** The app this plugin is mounted on: its route table answers "which methods does this path take?". */
-  let root: { routes: RouteLike[] } | undefined
-  const plugin = httpInstance({ settings, logger }, () => root?.routes ?? [])
-  return <A extends AnyElysia>(app: A) => {
-    root = app as unknown as { routes: RouteLike[] }
-    return app.use(plugin)
-  }
+  // The route table of the app this plugin is mounted on answers "which methods does this path
+  // take?" (405). Elysia points a used plugin's getGlobalRoutes at its parent's; used alone, its own.
+  const plugin: { getGlobalRoutes(): RouteLike[] } = httpInstance({ settings, logger }, () =>
+    plugin.getGlobalRoutes(),
+  ) as unknown as { getGlobalRoutes(): RouteLike[] }
+  return plugin as unknown as ReturnType<typeof httpInstance>
 }
 
 const httpInstance = ({ settings, logger }: HttpDeps, routes: () => readonly RouteLike[]) =>
@@ -222,7 +221,7 @@ const httpInstance = ({ settings, logger }: HttpDeps, routes: () => readonly Rou
       set.headers['x-request-id'] = meta.id
       Object.assign(set.headers, API_SECURITY_HEADERS)
       // Not thrown here: the hooks registered after this one (CORS) must still add their headers.
-      // Raised by the first hook after routing (parse or transform, before any body is read) or,
+      // Raised by the first hook after routing (parse, before any body is read, or beforeHandle) or,
       // on an unknown route, by the error handler.
       const refused = refusal(request, settings.MAX_BODY_BYTES)
       if (refused) meta.refused = refused
@@ -253,7 +252,7 @@ const httpInstance = ({ settings, logger }: HttpDeps, routes: () => readonly Rou
         return form
       }
     })
-    .onTransform({ as: 'global' }, ({ request }) => {
+    .onBeforeHandle({ as: 'global' }, ({ request }) => {
       const refused = requestMeta(request).refused
       if (refused) throw refused
     })
