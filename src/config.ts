@@ -73,6 +73,17 @@ export const SettingsSchema = T.Object({
     default: 'Taskbase <no-reply@taskbase.local>',
     description: 'Sender of outgoing mail',
   }),
+  JOBS_ENABLED: Bool(
+    true,
+    'Run background jobs (mail, reports, purge) in this instance; false = API only, another instance works the queue',
+  ),
+  JOBS_CONCURRENCY: Int(8, 1, 256, 'Jobs running at once in this instance, all types together'),
+  JOBS_POLL_INTERVAL_MS: Int(
+    5_000,
+    100,
+    600_000,
+    'Safety-net poll of the job queue (new jobs wake workers at once by NOTIFY)',
+  ),
 })
 
 export type Settings = Static<typeof SettingsSchema> & {

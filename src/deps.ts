@@ -1,7 +1,6 @@
 import type { Settings } from './config'
 import type { Database } from './db/client'
 import type { Logger } from './lib/logger'
-import type { Mailer } from './lib/mailer'
 
 /** Process-wide state the HTTP layer reads (readiness during shutdown). */
 export interface Lifecycle {
@@ -14,8 +13,6 @@ export interface AppDeps {
   database: Database
   logger: Logger
   lifecycle?: Lifecycle
-  /** Outgoing mail; default: SMTP when SMTP_URL is set, else the log. Tests pass a capturing one. */
-  mailer?: Mailer
 }
 
 import type { Jwt } from './modules/auth/jwt'

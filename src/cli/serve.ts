@@ -1,9 +1,10 @@
 import { createApp } from '../app'
 import { migrate } from '../db/migrate'
 import type { Lifecycle } from '../deps'
-import { startRowPurge } from '../lib/purge'
+import { JOB_SCHEDULES, jobDefinitions } from '../jobs/definitions'
+import { JobRunner } from '../jobs/runner'
+import { createMailer } from '../lib/mailer'
 import { VERSION } from '../lib/version'
-import { startPurgeTimer } from '../modules/identity'
 import { type CliIO, loggerFor, openDatabase, settingsOrExit } from './common'
 
 export interface RunningServer {
@@ -42,14 +43,24 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
     maxRequestBodySize: Math.max(settings.MAX_BODY_BYTES * 2, 1024 * 1024 * 1024),
   })
   const server = app.server!
-  // background upkeep belongs to the serving process, not to the app (tests build many apps)
-  const stopPurge = startPurgeTimer(database.db, logger)
-  const stopRowPurge = startRowPurge(database.db, logger)
+  // background work belongs to the serving process, not to the app (tests build many apps)
+  const runner = settings.JOBS_ENABLED
+    ? new JobRunner({
+        database,
+        logger,
+        definitions: jobDefinitions({ database, settings, logger, mailer: createMailer(settings, logger) }),
+        concurrency: settings.JOBS_CONCURRENCY,
+        pollIntervalMs: settings.JOBS_POLL_INTERVAL_MS,
+        schedules: JOB_SCHEDULES,
+      })
+    : undefined
+  await runner?.start()
   const port = server.port ?? settings.PORT
   logger.info('taskbase listening', {
     version: VERSION,
     url: `http://${settings.HOST}:${port}`,
     database: database.kind,
+    jobs: runner ? settings.JOBS_CONCURRENCY : 'off',
     startup_ms: Math.round(performance.now() - started),
   })
 
@@ -61,9 +72,10 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
   const shutdown = (reason = 'shutdown') => {
     stopping ??= (async () => {
       lifecycle.shuttingDown = true
-      stopPurge()
-      stopRowPurge()
       logger.info('shutting down', { reason })
+      // running jobs get the same grace period, then go back to the queue for another instance (or
+      // the next start): none is lost
+      const jobsStopped = runner?.stop(settings.SHUTDOWN_TIMEOUT_MS)
       const timeout = new Promise<'timeout'>((r) =>
         setTimeout(() => r('timeout'), settings.SHUTDOWN_TIMEOUT_MS).unref(),
       )
@@ -74,6 +86,7 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
         })
         await server.stop(true)
       }
+      await jobsStopped
       await database.close()
       logger.info('stopped')
       resolveClosed()

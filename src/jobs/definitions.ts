@@ -2,6 +2,7 @@ import type { Settings } from '../config'
 import type { Database } from '../db/client'
 import type { Logger } from '../lib/logger'
 import type { Mailer } from '../lib/mailer'
+import { purgeExpiredRows } from '../lib/purge'
 import { mailJob } from '../modules/identity/mail-jobs'
 import { purgeExpired } from '../modules/identity/sessions-service'
 import { purgeTrash } from '../modules/projects/purge'
@@ -13,8 +14,9 @@ export const PURGE_JOB = 'purge'
 export const PURGE_EVERY_MS = 3_600_000
 
 /**
- * Housekeeping, once an hour across all instances: expired sessions and one-time tokens, projects
- * past their 30 days in the trash (batched), finished jobs past their retention.
+ * Housekeeping, once an hour across all instances: expired sessions, one-time tokens and
+ * idempotency keys, projects past their 30 days in the trash (batched), finished jobs past their
+ * retention.
  */
 export const purgeJob = (database: Database): JobDefinition => ({
   type: PURGE_JOB,
@@ -26,7 +28,14 @@ export const purgeJob = (database: Database): JobDefinition => ({
     const identity = await purgeExpired(db)
     const trash = await purgeTrash(db)
     const finishedJobs = await purgeFinishedJobs(db)
-    return { ...identity, trashedProjects: trash.projects, trashedTasks: trash.tasks, finishedJobs }
+    const { idempotency_keys: idempotencyKeys } = await purgeExpiredRows(db)
+    return {
+      ...identity,
+      idempotencyKeys,
+      trashedProjects: trash.projects,
+      trashedTasks: trash.tasks,
+      finishedJobs,
+    }
   },
 })
 

@@ -258,6 +258,9 @@ export class JobRunner {
       const n = await release(this.opts.database.db, ids, this.workerId).catch(() => 0)
       for (const r of this.inFlight.values()) r.abort.abort()
       this.opts.logger.warn('jobs still running at shutdown were released', { released: n })
+      // a released job's late completion is refused (it no longer holds the lease); let the aborted
+      // handlers settle briefly so none writes after the database closes
+      await Promise.race([all, Bun.sleep(1_000)])
     }
     await this.unlisten?.()
     this.unlisten = undefined

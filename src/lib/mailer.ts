@@ -78,24 +78,3 @@ export function createMailer(
   )
   return logMailer(logger, { withText: false })
 }
-
-/**
- * Sends after the current request finished, never blocking or failing it: a delivery error is
- * logged (without the message body) and dropped.
- */
-export function sendInBackground(mailer: Mailer, message: MailMessage, logger: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    setImmediate(() => {
-      mailer
-        .send(message)
-        .catch((err) =>
-          logger.error('mail delivery failed', {
-            transport: mailer.transport,
-            mail_subject: message.subject,
-            err: String((err as Error)?.message ?? err),
-          }),
-        )
-        .finally(resolve)
-    })
-  })
-}

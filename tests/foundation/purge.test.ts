@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'bun:test'
 import { eq, inArray } from 'drizzle-orm'
 import { idempotencyKeys, projects } from '../../src/db/schema'
-import { memoryLogger } from '../../src/lib/logger'
-import { purgeExpiredRows, startRowPurge } from '../../src/lib/purge'
+import { purgeJob } from '../../src/jobs/definitions'
+import { purgeExpiredRows } from '../../src/lib/purge'
 import { RESTORE_WINDOW_DAYS } from '../../src/modules/projects/service'
 import { createUser, unique } from '../helpers/app'
 import { API, makeProject, testApp } from '../helpers/projects-fixtures'
@@ -61,35 +61,10 @@ describe('periodic purge of expiring rows', () => {
     expect(await s.keys()).toEqual([s.live])
   })
 
-  test('startRowPurge runs on its interval, logs what it removed, and stops', async () => {
+  test('the hourly purge job removes them, and reports how many', async () => {
     const s = await seed()
-    const log = memoryLogger('info')
-    const stop = startRowPurge(s.ctx.db, log.logger, 20)
-    try {
-      for (let i = 0; i < 250 && (await s.keys()).includes(s.expired); i++) await Bun.sleep(20)
-    } finally {
-      stop()
-    }
+    const result = (await purgeJob(s.ctx.database).handle({}, {} as never)) as Record<string, number>
+    expect(result.idempotencyKeys).toBeGreaterThanOrEqual(1)
     expect(await s.keys()).toEqual([s.live])
-    expect(log.entries().some((e) => e.msg === 'expired rows purged')).toBe(true)
-  })
-
-  test('a failing purge is logged and the timer keeps going', async () => {
-    const log = memoryLogger('info')
-    const broken = {
-      delete: () => {
-        throw new Error('db down')
-      },
-    } as never
-    const stop = startRowPurge(broken, log.logger, 10)
-    try {
-      for (let i = 0; i < 250 && log.entries().filter((e) => e.level === 'error').length < 2; i++)
-        await Bun.sleep(10)
-    } finally {
-      stop()
-    }
-    expect(
-      log.entries().filter((e) => e.msg === 'purging expired rows failed').length,
-    ).toBeGreaterThanOrEqual(2)
   })
 })

@@ -62,10 +62,7 @@ async function mailRunner(ctx: TestContext) {
 
 /** A test app with TRUST_PROXY on (X-Forwarded-For picks the client IP) and captured mail. */
 export async function identityApp(env: Record<string, string> = {}) {
-  const ctx = await createTestApp({
-    env: { TRUST_PROXY: 'true', ...env },
-    deps: { mailer: sharedMail.mailer },
-  })
+  const ctx = await createTestApp({ env: { TRUST_PROXY: 'true', ...env } })
   await mailRunner(ctx)
   return { ...ctx, mail: sharedMail }
 }

@@ -6,10 +6,9 @@ import { jobs, oneTimeTokens, sessions } from '../../src/db/schema'
 import { type JobContext, JobRunner } from '../../src/jobs/runner'
 import { parseIfMatch } from '../../src/lib/etag'
 import { memoryLogger } from '../../src/lib/logger'
-import { createMailer, logMailer, type Mailer, sendInBackground, type smtpMailer } from '../../src/lib/mailer'
+import { createMailer, type Mailer, type smtpMailer } from '../../src/lib/mailer'
 import { uniqueViolation } from '../../src/lib/pg-errors'
 import { createPasswordHasher, Semaphore } from '../../src/modules/auth/password'
-import { startPurgeTimer } from '../../src/modules/identity'
 import { mailJob } from '../../src/modules/identity/mail-jobs'
 import { purgeExpired } from '../../src/modules/identity/sessions-service'
 import { createTestApp, createUser, expectProblem, type TestContext } from '../helpers/app'
@@ -102,7 +101,7 @@ describe('mail transports', () => {
         throw new Error('smtp down')
       },
     }
-    const ctx = await createTestApp({ env: { TRUST_PROXY: 'true' }, deps: { mailer: failing } })
+    const ctx = await createTestApp({ env: { TRUST_PROXY: 'true' } })
     const res = await register(ctx)
     expect(res.status).toBe(201)
     // the mail job on its own type, so no other runner in this process takes it
@@ -138,14 +137,6 @@ describe('mail transports', () => {
     const line = log.entries().find((e) => e.msg === 'job attempt failed')!
     expect(line).toMatchObject({ level: 'warn', err: 'smtp down', final: false })
     expect(JSON.stringify(log.entries())).not.toContain('Welcome')
-
-    const quiet = memoryLogger()
-    await sendInBackground(
-      logMailer(quiet.logger),
-      { to: 't@example.com', subject: 's', text: 't' },
-      quiet.logger,
-    )
-    expect(quiet.lines).toHaveLength(1)
   })
 })
 
@@ -233,24 +224,6 @@ describe('purge of expired sessions and one-time tokens', () => {
       .where(eq(oneTimeTokens.userId, u.id))
     expect(tokens.map((t) => t.id)).toEqual([liveToken!.id])
     expect(expiredToken).toBeDefined()
-  })
-
-  test('the timer runs the purge, logs failures, and stops', async () => {
-    const ctx = await createTestApp()
-    const log = memoryLogger()
-    const stop = startPurgeTimer(ctx.db, log.logger, 10)
-    for (let i = 0; i < 100 && !log.lines.length; i++) await Bun.sleep(5)
-    stop()
-    expect(log.entries()[0]!.msg).toBe('expired sessions and tokens purged')
-    const broken = {
-      delete: () => {
-        throw new Error('db down')
-      },
-    } as unknown as typeof ctx.db
-    const stopBroken = startPurgeTimer(broken, log.logger, 10)
-    for (let i = 0; i < 100 && !log.lines.some((l) => l.includes('failed')); i++) await Bun.sleep(5)
-    stopBroken()
-    expect(log.entries().some((e) => e.msg === 'purging expired sessions failed')).toBe(true)
   })
 })
 

@@ -78,7 +78,14 @@ describe('the purge job', () => {
   test('runs every purge and reports the counts', async () => {
     const result = (await purgeJob(ctx.database).handle({}, {} as never)) as Record<string, number>
     expect(Object.keys(result).sort()).toEqual(
-      ['finishedJobs', 'oneTimeTokens', 'sessions', 'trashedProjects', 'trashedTasks'].sort(),
+      [
+        'finishedJobs',
+        'idempotencyKeys',
+        'oneTimeTokens',
+        'sessions',
+        'trashedProjects',
+        'trashedTasks',
+      ].sort(),
     )
   })
 

@@ -2,7 +2,6 @@ import type { Settings } from '../../config'
 import type { Db } from '../../db/client'
 import { fieldError, forbidden, validationFailed } from '../../lib/errors'
 import type { Logger } from '../../lib/logger'
-import type { Mailer } from '../../lib/mailer'
 import type { InFlightLimiter, RateLimiter } from '../../lib/rate-limit'
 import type { Jwt } from '../auth/jwt'
 import type { PasswordHasher } from '../auth/password'
@@ -17,7 +16,6 @@ export interface IdentityContext {
   logger: Logger
   jwt: Jwt
   hasher: PasswordHasher
-  mailer: Mailer
   limiter: RateLimiter
   /** Password checks in flight per IP and per account (admission before the hasher's queue). */
   inFlight: InFlightLimiter
