@@ -78,6 +78,13 @@ export const SettingsSchema = T.Object({
     'Run background jobs (mail, reports, purge) in this instance; false = API only, another instance works the queue',
   ),
   JOBS_CONCURRENCY: Int(8, 1, 256, 'Jobs running at once in this instance, all types together'),
+  JOBS_TYPE_CONCURRENCY: T.String({
+    default: '',
+    pattern:
+      '^$|^\\s*[a-z][a-z0-9_-]*\\s*=\\s*[1-9][0-9]{0,3}\\s*(,\\s*[a-z][a-z0-9_-]*\\s*=\\s*[1-9][0-9]{0,3}\\s*)*$',
+    description:
+      'Per-type limits within JOBS_CONCURRENCY, like `mail=4,report=2` (default: mail 2, report 1, purge 1)',
+  }),
   JOBS_POLL_INTERVAL_MS: Int(
     5_000,
     100,

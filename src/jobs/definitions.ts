@@ -46,14 +46,32 @@ export interface JobDeps {
   mailer: Mailer
 }
 
-/** Every job this process knows how to run (the job-side twin of createApp). */
+/** `mail=4, report=2` (JOBS_TYPE_CONCURRENCY, format checked by the settings schema) as a map. */
+export function parseTypeConcurrency(spec: string): Map<string, number> {
+  const limits = new Map<string, number>()
+  for (const part of spec.split(',')) {
+    const [type, n] = part.split('=').map((x) => x.trim())
+    if (type && n) limits.set(type, Number(n))
+  }
+  return limits
+}
+
+/**
+ * Every job this process knows how to run (the job-side twin of createApp), with the per-type
+ * limits of JOBS_TYPE_CONCURRENCY over each job's own default.
+ */
 export function jobDefinitions(deps: JobDeps): JobDefinition[] {
   const db = deps.database.db
-  return [
+  const all = [
     mailJob({ db, mailer: deps.mailer, settings: deps.settings, logger: deps.logger }),
     reportJob(db),
     purgeJob(deps.database),
   ]
+  const limits = parseTypeConcurrency(deps.settings.JOBS_TYPE_CONCURRENCY)
+  const unknown = [...limits.keys()].filter((t) => !all.some((d) => d.type === t))
+  if (unknown.length)
+    deps.logger.warn('JOBS_TYPE_CONCURRENCY names job types this version does not have', { types: unknown })
+  return all.map((d) => (limits.has(d.type) ? { ...d, concurrency: limits.get(d.type) } : d))
 }
 
 export const JOB_SCHEDULES = [{ type: PURGE_JOB, everyMs: PURGE_EVERY_MS }]

@@ -36,8 +36,10 @@ describe('loadSettings', () => {
       DB_POOL_MAX: '0',
       ENVIRONMENT: 'staging',
       TRUST_PROXY: 'maybe',
+      JOBS_TYPE_CONCURRENCY: 'mail=0',
     })
-    expect(problems).toHaveLength(4)
+    expect(problems).toHaveLength(5)
+    expect(problems.some((p) => p.startsWith('JOBS_TYPE_CONCURRENCY:'))).toBe(true)
     expect(problems.find((p) => p.startsWith('PORT:'))).toContain('"eighty"')
     expect(problems.some((p) => p.startsWith('DB_POOL_MAX:'))).toBe(true)
     expect(problems.some((p) => p.startsWith('ENVIRONMENT:'))).toBe(true)

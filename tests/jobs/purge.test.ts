@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from 'bun:test'
 import { and, eq, inArray, sql } from 'drizzle-orm'
 import { comments, events, jobs, projects, tasks } from '../../src/db/schema'
-import { jobDefinitions, PURGE_JOB, purgeJob } from '../../src/jobs/definitions'
+import { jobDefinitions, PURGE_JOB, parseTypeConcurrency, purgeJob } from '../../src/jobs/definitions'
 import { purgeFinishedJobs } from '../../src/jobs/purge'
 import { JobRunner } from '../../src/jobs/runner'
 import { memoryLogger } from '../../src/lib/logger'
@@ -119,5 +119,19 @@ describe('the purge job', () => {
       mailer: { transport: 'none', send: async () => {} },
     })
     expect(defs.map((d) => d.type).sort()).toEqual(['mail', 'purge', 'report'])
+  })
+
+  test('JOBS_TYPE_CONCURRENCY overrides the per-type limits; an unknown type is warned about', () => {
+    const log = memoryLogger('warn')
+    const defs = jobDefinitions({
+      database: ctx.database,
+      settings: { ...ctx.settings, JOBS_TYPE_CONCURRENCY: ' mail = 6 ,report=3,nope=2' },
+      logger: log.logger,
+      mailer: { transport: 'none', send: async () => {} },
+    })
+    const limit = (t: string) => defs.find((d) => d.type === t)!.concurrency
+    expect([limit('mail'), limit('report'), limit('purge')]).toEqual([6, 3, 1])
+    expect(log.entries()).toMatchObject([{ types: ['nope'] }])
+    expect(parseTypeConcurrency('')).toEqual(new Map())
   })
 })

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SMTPServer } from 'smtp-server'
+import { startServer } from '../../src/cli/serve'
+import { TEST_PASSWORD, TEST_SECRET, unique } from '../helpers/app'
+
+/**
+ * `serve` works the job queue: a registration's welcome mail reaches a real SMTP server through the
+ * serving process's own runner. An instance with JOBS_ENABLED=false leaves the job queued, and the
+ * next instance with jobs on sends it. Embedded database in a DATA_DIR of its own, so no other
+ * test's runner can take these jobs.
+ */
+const received: { to: string[]; data: string }[] = []
+const smtp = new SMTPServer({
+  authOptional: true,
+  disabledCommands: ['STARTTLS', 'AUTH'],
+  logger: false,
+  onData(stream, session, callback) {
+    let data = ''
+    stream.on('data', (c: Buffer) => {
+      data += c.toString()
+    })
+    stream.on('end', () => {
+      received.push({ to: session.envelope.rcptTo.map((r) => r.address), data })
+      callback()
+    })
+  },
+})
+let smtpPort = 0
+const dir = mkdtempSync(join(tmpdir(), 'tb-serve-jobs-'))
+beforeAll(async () => {
+  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r))
+  smtpPort = (smtp.server.address() as AddressInfo).port
+})
+afterAll(async () => {
+  await new Promise<void>((r) => smtp.close(() => r()))
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const serve = (env: Record<string, string>) =>
+  startServer({
+    env: {
+      DATA_DIR: dir,
+      DATABASE_URL: '',
+      SECRET_KEY: TEST_SECRET,
+      LOG_LEVEL: 'error',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      JOBS_POLL_INTERVAL_MS: '100',
+      ...env,
+    },
+    stdout: () => {},
+    stderr: () => {},
+  })
+
+async function register(url: string) {
+  const name = unique('sj')
+    .replace(/[^a-z0-9]/gi, '')
+    .slice(0, 30)
+  const email = `${name}@example.com`
+  const res = await fetch(`${url}/api/v1/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, username: name, password: TEST_PASSWORD }),
+  })
+  expect(res.status).toBe(201)
+  return email
+}
+
+const mailTo = (email: string) => received.filter((m) => m.to.includes(email))
+
+async function waitForMail(email: string) {
+  for (let i = 0; i < 300 && !mailTo(email).length; i++) await Bun.sleep(20)
+  return mailTo(email)
+}
+
+describe('serve runs the job queue', () => {
+  test('the welcome mail of a registration is delivered over SMTP by the serving process', async () => {
+    const server = await serve({})
+    try {
+      const email = await register(server.url)
+      const mail = await waitForMail(email)
+      expect(mail).toHaveLength(1)
+      expect(mail[0]!.data).toContain('Subject: Welcome to Taskbase')
+    } finally {
+      await server.shutdown('test')
+    }
+  })
+
+  test('JOBS_ENABLED=false serves HTTP only; the queued mail goes out from the next instance with jobs on', async () => {
+    const apiOnly = await serve({ JOBS_ENABLED: 'false' })
+    let email: string
+    try {
+      email = await register(apiOnly.url)
+    } finally {
+      await apiOnly.shutdown('test')
+    }
+    // the API-only instance is gone: whatever it might have sent would be here already
+    expect(mailTo(email)).toHaveLength(0)
+    const worker = await serve({})
+    try {
+      expect(await waitForMail(email)).toHaveLength(1)
+    } finally {
+      await worker.shutdown('test')
+    }
+  })
+})
