@@ -68,6 +68,11 @@ describe('schema', () => {
       'taskId->tasks:cascade',
     ])
     expect(refs(schema.events)).toEqual(['actorId->users:set null', 'projectId->projects:cascade'])
+    // a requester's report jobs go with them; the queue indexes serve claims, lease expiry and purge
+    expect(refs(schema.jobs)).toEqual(['requestedBy->users:cascade'])
+    expect(indexes(schema.jobs)).toEqual(
+      expect.arrayContaining(['jobs_queued_idx', 'jobs_running_idx', 'jobs_finished_idx']),
+    )
   })
 })
 

@@ -216,6 +216,100 @@ describe('JobRunner', () => {
     expect(after).toMatchObject({ status: 'queued', attempts: 0, lockedBy: null })
   })
 
+  test('a long job keeps its lease alive with heartbeats, so no other worker takes it', async () => {
+    const type = unique('beat')
+    let release!: () => void
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    const r = runner([{ type, handle: () => gate }], { leaseMs: 300 })
+    await r.start()
+    try {
+      const job = await enqueue(database.db, { type })
+      await until('the job to run', async () => r.running === 1)
+      const first = (await getJob(database.db, job!.id))!.lockedUntil!.getTime()
+      // over two lease lengths later it is still held, its lease pushed forward, and not claimable
+      await Bun.sleep(700)
+      const held = (await getJob(database.db, job!.id))!
+      expect(held).toMatchObject({ status: 'running', attempts: 1, lockedBy: r.workerId })
+      expect(held.lockedUntil!.getTime()).toBeGreaterThan(first)
+      expect(await claim(database.db, type, 'thief', 1, 1_000)).toEqual([])
+      release()
+      expect((await finished(job!.id)).status).toBe('succeeded')
+      expect(r.running).toBe(0)
+    } finally {
+      release()
+      await r.stop()
+    }
+  })
+
+  test('a job interrupted more often than its attempts allow fails for good, without running', async () => {
+    const type = unique('crashy')
+    let ran = false
+    const [job] = await database.db
+      .insert(jobs)
+      .values({
+        type,
+        status: 'running',
+        attempts: 2,
+        maxAttempts: 2,
+        lockedBy: 'dead',
+        lockedUntil: new Date(0),
+      })
+      .returning()
+    const r = runner([
+      {
+        type,
+        handle: async () => {
+          ran = true
+        },
+      },
+    ])
+    await r.start()
+    try {
+      const done = await finished(job!.id)
+      expect(done).toMatchObject({ status: 'failed', attempts: 3 })
+      expect(done.lastError).toContain('interrupted too often')
+      expect(ran).toBe(false)
+    } finally {
+      await r.stop()
+    }
+  })
+
+  test('a database failure is logged and the runner keeps polling; so is a failed periodic enqueue', async () => {
+    const log = memoryLogger('error')
+    const broken = {
+      ...database,
+      db: new Proxy(database.db, {
+        get(target, prop, receiver) {
+          if (prop === 'update' || prop === 'insert' || prop === 'select')
+            return () => {
+              throw new Error('db down')
+            }
+          return Reflect.get(target, prop, receiver)
+        },
+      }),
+    } as Database
+    const r = new JobRunner({
+      database: broken,
+      logger: log.logger,
+      definitions: [{ type: unique('down'), handle: async () => {} }],
+      concurrency: 1,
+      pollIntervalMs: 20,
+      schedules: [{ type: unique('down-periodic'), everyMs: 3_600_000 }],
+    })
+    await r.start()
+    try {
+      await until(
+        'two failed polls',
+        async () => log.entries().filter((e) => e.msg === 'job queue poll failed').length >= 2,
+      )
+      expect(log.entries().some((e) => e.msg === 'enqueueing a periodic job failed')).toBe(true)
+    } finally {
+      await r.stop()
+    }
+  })
+
   test('admin stats count by type and status; only a failed job can be retried', async () => {
     const type = unique('stats')
     const r = runner([{ type, backoffBaseMs: 5, handle: async () => Promise.reject(new Error('nope')) }])
