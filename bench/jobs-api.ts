@@ -1,9 +1,9 @@
 /**
  * What busy job workers cost the API: authenticated reads (GET /tasks/{id}, wrk, 64 connections)
- * on a Taskbase whose own runner is idle, then while it drains report jobs (8 at once, each a real
+ * on a Taskbase whose own runner is idle, then while it drains report jobs (--workers at once, default 8, each a real
  * report of a 200-task project: six aggregate queries). Rounds alternate idle and busy; medians.
  *
- *   bun bench/jobs-api.ts [--seconds=10] [--rounds=3] [--connections=64]
+ *   bun bench/jobs-api.ts [--seconds=10] [--rounds=3] [--connections=64] [--workers=8]
  * Needs wrk and a PostgreSQL on 127.0.0.1:5432 (a fresh database is made and dropped).
  */
 import postgres from 'postgres'
@@ -15,6 +15,7 @@ const arg = (name: string, def: string) =>
 const seconds = Number(arg('seconds', '10'))
 const rounds = Number(arg('rounds', '3'))
 const connections = Number(arg('connections', '64'))
+const workers = Number(arg('workers', '8'))
 const JOBS = 100_000
 
 const pg = await freshPostgres()
@@ -22,8 +23,8 @@ process.env.BENCH_SOURCE ??= '1'
 const server = await startTaskbase({
   DATABASE_URL: pg.url,
   DB_POOL_MAX: '16',
-  JOBS_CONCURRENCY: '8',
-  JOBS_TYPE_CONCURRENCY: 'report=8',
+  JOBS_CONCURRENCY: String(Math.max(8, workers)),
+  JOBS_TYPE_CONCURRENCY: `report=${workers}`,
 })
 const sql = postgres(pg.url, { max: 2, onnotice: () => {} })
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -95,7 +96,10 @@ try {
     errors: runs.reduce((n, x) => n + x.errors, 0),
     'reports/s': extra,
   })
-  const rows = [row('idle', idle, 0), row('busy (8 report workers)', busy, Math.round(median(drained)))]
+  const rows = [
+    row('idle', idle, 0),
+    row(`busy (${workers} report workers)`, busy, Math.round(median(drained))),
+  ]
   const kept = (100 * Number(rows[1]!['req/s'])) / Number(rows[0]!['req/s'])
   console.log(
     `\nGET /tasks/{id}, wrk ${connections} connections, ${seconds} s, ${rounds} rounds (medians), ${navigator.hardwareConcurrency} cores, PostgreSQL\n`,

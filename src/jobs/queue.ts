@@ -40,9 +40,10 @@ export async function enqueue(db: Db, job: NewJob): Promise<JobRow | null> {
 }
 
 /**
- * Claims up to `limit` runnable jobs of `type` for `worker`: queued ones that are due, and running
- * ones whose lease expired (their process died). SKIP LOCKED lets many workers on many instances
- * claim at once without ever taking the same job.
+ * Claims up to `limit` due queued jobs of `type` for `worker`. SKIP LOCKED lets many workers on
+ * many instances claim at once without ever taking the same job. Only queued jobs: the statement
+ * stays an index range scan however long the queue (jobs whose worker died are put back by
+ * requeueExpired, on the runner's poll).
  */
 export async function claim(db: Db, type: string, worker: string, limit: number, leaseMs: number) {
   if (limit <= 0) return []
@@ -58,13 +59,31 @@ export async function claim(db: Db, type: string, worker: string, limit: number,
     .where(
       inArray(
         jobs.id,
-        sql`(select ${jobs.id} from ${jobs} where ${jobs.type} = ${type} and (
-          (${jobs.status} = 'queued' and ${jobs.runAt} <= now())
-          or (${jobs.status} = 'running' and ${jobs.lockedUntil} < now()))
+        sql`(select ${jobs.id} from ${jobs}
+        where ${jobs.type} = ${type} and ${jobs.status} = 'queued' and ${jobs.runAt} <= now()
         order by ${jobs.runAt} limit ${limit} for update skip locked)`,
       ),
     )
     .returning()
+}
+
+/**
+ * Puts running jobs whose lease ran out (their process died or stalled past its heartbeats) back
+ * in the queue, due at once; the attempt they were on stays counted. Returns how many.
+ */
+export async function requeueExpired(db: Db): Promise<number> {
+  const rows = await db
+    .update(jobs)
+    .set({ status: 'queued', lockedBy: null, lockedUntil: null, runAt: sql`now()` })
+    .where(
+      inArray(
+        jobs.id,
+        sql`(select ${jobs.id} from ${jobs} where ${jobs.status} = 'running' and ${jobs.lockedUntil} < now()
+        limit 1000 for update skip locked)`,
+      ),
+    )
+    .returning({ id: jobs.id })
+  return rows.length
 }
 
 /**
@@ -143,13 +162,19 @@ export async function extendLease(db: Db, id: string, worker: string, leaseMs: n
   return rows.length > 0
 }
 
-/** When the next queued job of these types becomes due (null: none queued). */
+/**
+ * When the next queued job of these types becomes due (null: none queued): one index probe per
+ * type, however long the queue.
+ */
 export async function nextRunAt(db: Db, types: string[]): Promise<Date | null> {
   if (!types.length) return null
-  const [row] = await db
-    .select({ at: min(jobs.runAt) })
-    .from(jobs)
-    .where(and(eq(jobs.status, 'queued'), inArray(jobs.type, types)))
+  const firstOf = types.map(
+    (t) =>
+      sql`(select ${jobs.runAt} as at from ${jobs} where ${jobs.type} = ${t} and ${jobs.status} = 'queued' order by ${jobs.runAt} limit 1)`,
+  )
+  const [row] = rowsOf<{ at: string | Date | null }>(
+    await db.execute(sql`select min(at) as at from (${sql.join(firstOf, sql` union all `)}) as next`),
+  )
   return row?.at ? new Date(row.at) : null
 }
 

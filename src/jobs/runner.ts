@@ -12,6 +12,7 @@ import {
   type JobRow,
   nextRunAt,
   release,
+  requeueExpired,
 } from './queue'
 
 export interface JobContext {
@@ -75,6 +76,8 @@ export class JobRunner {
   private readonly leaseMs: number
   private timer: ReturnType<typeof setTimeout> | undefined
   private ticking = false
+  /** When to look for jobs whose lease ran out next (on the poll, not on every wake-up). */
+  private nextRequeueAt = 0
   private again = false
   private stopped = true
   private unlisten: (() => Promise<void>) | undefined
@@ -126,6 +129,11 @@ export class JobRunner {
     }
     this.ticking = true
     try {
+      if (Date.now() >= this.nextRequeueAt) {
+        this.nextRequeueAt = Date.now() + Math.min(this.pollMs, this.leaseMs)
+        const requeued = await requeueExpired(this.opts.database.db)
+        if (requeued) this.opts.logger.warn('jobs whose lease ran out were queued again', { requeued })
+      }
       do {
         this.again = false
         for (const def of this.defs.values()) {

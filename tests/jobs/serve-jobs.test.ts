@@ -74,7 +74,7 @@ async function register(url: string) {
 const mailTo = (email: string) => received.filter((m) => m.to.includes(email))
 
 async function waitForMail(email: string) {
-  for (let i = 0; i < 300 && !mailTo(email).length; i++) await Bun.sleep(20)
+  for (let i = 0; i < 1000 && !mailTo(email).length; i++) await Bun.sleep(20)
   return mailTo(email)
 }
 
@@ -89,7 +89,7 @@ describe('serve runs the job queue', () => {
     } finally {
       await server.shutdown('test')
     }
-  })
+  }, 30_000)
 
   test('JOBS_ENABLED=false serves HTTP only; the queued mail goes out from the next instance with jobs on', async () => {
     const apiOnly = await serve({ JOBS_ENABLED: 'false' })
@@ -107,5 +107,5 @@ describe('serve runs the job queue', () => {
     } finally {
       await worker.shutdown('test')
     }
-  })
+  }, 30_000)
 })
