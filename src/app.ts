@@ -34,7 +34,7 @@ export function createApp(deps: AppDeps) {
         credentials: false,
         methods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS'],
         allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'Idempotency-Key', 'X-Request-ID'],
-        exposeHeaders: ['ETag', 'Location', 'Retry-After', 'X-Request-ID', 'Idempotency-Replayed'],
+        exposeHeaders: ['Allow', 'ETag', 'Location', 'Retry-After', 'X-Request-ID', 'Idempotency-Replayed'],
         maxAge: 600,
       }),
     )

@@ -37,6 +37,15 @@ describe('405 method_not_allowed', () => {
     expect(allowOf(me.headers)).toContain('GET')
   })
 
+  test('a browser may read Allow: CORS exposes it with the 405', async () => {
+    const ctx = await createTestApp({ env: { CORS_ORIGINS: 'https://app.example' } })
+    const res = await ctx.req('POST', '/health', { headers: { origin: 'https://app.example' } })
+    expectProblem(res, 405, 'method_not_allowed')
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example')
+    const exposed = (res.headers.get('access-control-expose-headers') ?? '').split(',').map((s) => s.trim())
+    expect(exposed).toContain('Allow')
+  })
+
   test('an unknown path is still a 404; a known method on a known path is untouched', async () => {
     const ctx = await createTestApp()
     const nope = await ctx.req('PUT', '/api/v1/no-such-thing')
