@@ -3,7 +3,8 @@
  * on a Taskbase whose own runner is idle, then while it drains report jobs (--workers at once, default 8, each a real
  * report of a 200-task project: six aggregate queries). Rounds alternate idle and busy; medians.
  *
- *   bun bench/jobs-api.ts [--seconds=10] [--rounds=3] [--connections=64] [--workers=8]
+ *   bun bench/jobs-api.ts [--seconds=10] [--rounds=3] [--connections=64] [--workers=8] [--yield=16]
+ * (--yield sets JOBS_YIELD_AT_REQUESTS: 0 lets the workers run flat out whatever the API load.)
  * Needs wrk and a PostgreSQL on 127.0.0.1:5432 (a fresh database is made and dropped).
  */
 import postgres from 'postgres'
@@ -16,6 +17,7 @@ const seconds = Number(arg('seconds', '10'))
 const rounds = Number(arg('rounds', '3'))
 const connections = Number(arg('connections', '64'))
 const workers = Number(arg('workers', '8'))
+const yieldAt = arg('yield', '16')
 const JOBS = 100_000
 
 const pg = await freshPostgres()
@@ -25,6 +27,7 @@ const server = await startTaskbase({
   DB_POOL_MAX: '16',
   JOBS_CONCURRENCY: String(Math.max(8, workers)),
   JOBS_TYPE_CONCURRENCY: `report=${workers}`,
+  JOBS_YIELD_AT_REQUESTS: yieldAt,
 })
 const sql = postgres(pg.url, { max: 2, onnotice: () => {} })
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -98,7 +101,7 @@ try {
   })
   const rows = [
     row('idle', idle, 0),
-    row(`busy (${workers} report workers)`, busy, Math.round(median(drained))),
+    row(`busy (${workers} report workers, yield at ${yieldAt})`, busy, Math.round(median(drained))),
   ]
   const kept = (100 * Number(rows[1]!['req/s'])) / Number(rows[0]!['req/s'])
   console.log(

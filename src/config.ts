@@ -91,6 +91,12 @@ export const SettingsSchema = T.Object({
     600_000,
     'Safety-net poll of the job queue (new jobs wake workers at once by NOTIFY)',
   ),
+  JOBS_YIELD_AT_REQUESTS: Int(
+    16,
+    0,
+    100_000,
+    'With this many HTTP requests in flight, the instance runs one job at a time (jobs yield to the API); 0 = never',
+  ),
 })
 
 export type Settings = Static<typeof SettingsSchema> & {

@@ -15,6 +15,14 @@ export interface RunningServer {
   closed: Promise<void>
 }
 
+/**
+ * The job runner's load signal: true while at least `atRequests` HTTP requests are in flight in
+ * this server (Bun counts them); never with 0.
+ */
+export function apiBusy(server: { readonly pendingRequests: number }, atRequests: number) {
+  return () => atRequests > 0 && server.pendingRequests >= atRequests
+}
+
 export async function startServer(io: CliIO): Promise<RunningServer> {
   const settings = settingsOrExit(io, { persistSecret: true })
   const logger = loggerFor(settings)
@@ -52,6 +60,7 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
         concurrency: settings.JOBS_CONCURRENCY,
         pollIntervalMs: settings.JOBS_POLL_INTERVAL_MS,
         schedules: JOB_SCHEDULES,
+        busy: apiBusy(server, settings.JOBS_YIELD_AT_REQUESTS),
       })
     : undefined
   await runner?.start()

@@ -49,6 +49,12 @@ export interface RunnerOptions {
   leaseMs?: number
   workerId?: string
   /**
+   * True while the API of this process is busy (serve: JOBS_YIELD_AT_REQUESTS requests in flight):
+   * then the runner starts a job only while none runs, so background work yields the CPU and the
+   * database to requests and still makes progress.
+   */
+  busy?: () => boolean
+  /**
    * Jobs every instance enqueues periodically; a dedupe key per period means one job per period
    * however many instances there are.
    */
@@ -137,9 +143,11 @@ export class JobRunner {
       do {
         this.again = false
         for (const def of this.defs.values()) {
+          // sampled per claim: a job's completion wakes the loop, so the cap follows the load
+          const total = this.opts.busy?.() ? 1 : this.opts.concurrency
           const free = Math.min(
             (def.concurrency ?? this.opts.concurrency) - (this.runningByType.get(def.type) ?? 0),
-            this.opts.concurrency - this.inFlight.size,
+            total - this.inFlight.size,
           )
           if (free <= 0 || this.stopped) continue
           const claimed = await claim(this.opts.database.db, def.type, this.workerId, free, this.leaseMs)

@@ -16,7 +16,7 @@ beforeAll(async () => {
 const logger = memoryLogger('error').logger
 const runner = (
   definitions: JobDefinition[],
-  o: { concurrency?: number; pollIntervalMs?: number; leaseMs?: number } = {},
+  o: { concurrency?: number; pollIntervalMs?: number; leaseMs?: number; busy?: () => boolean } = {},
 ) =>
   new JobRunner({
     database,
@@ -25,6 +25,7 @@ const runner = (
     concurrency: o.concurrency ?? 4,
     pollIntervalMs: o.pollIntervalMs ?? 60_000,
     leaseMs: o.leaseMs,
+    busy: o.busy,
   })
 
 async function until<T>(
@@ -165,6 +166,46 @@ describe('JobRunner', () => {
     try {
       for (const j of made) expect((await finished(j!.id)).status).toBe('succeeded')
       expect(peak).toBe(2)
+    } finally {
+      await r.stop()
+    }
+  })
+
+  test('while the API is busy the runner starts one job at a time; when it is not, up to its limits', async () => {
+    const type = unique('yield')
+    let busy = true
+    let now = 0
+    let peak = 0
+    const r = runner(
+      [
+        {
+          type,
+          handle: async () => {
+            now++
+            peak = Math.max(peak, now)
+            await Bun.sleep(30)
+            now--
+          },
+        },
+      ],
+      { concurrency: 8, busy: () => busy },
+    )
+    await r.start()
+    try {
+      const first = await Promise.all(Array.from({ length: 4 }, () => enqueue(database.db, { type })))
+      for (const j of first) expect((await finished(j!.id)).status).toBe('succeeded')
+      // busy: jobs still progress (never starved), one at a time
+      expect(peak).toBe(1)
+      busy = false
+      peak = 0
+      // one commit, so all four are due when the runner wakes
+      const second = await database.db.transaction(async (tx) => {
+        const made = []
+        for (let i = 0; i < 4; i++) made.push(await enqueue(tx, { type }))
+        return made
+      })
+      for (const j of second) expect((await finished(j!.id)).status).toBe('succeeded')
+      expect(peak).toBe(4)
     } finally {
       await r.stop()
     }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SMTPServer } from 'smtp-server'
-import { startServer } from '../../src/cli/serve'
+import { apiBusy, startServer } from '../../src/cli/serve'
 import { TEST_PASSWORD, TEST_SECRET, unique } from '../helpers/app'
 
 /**
@@ -108,4 +108,37 @@ describe('serve runs the job queue', () => {
       await worker.shutdown('test')
     }
   }, 30_000)
+})
+
+describe('the API load signal (JOBS_YIELD_AT_REQUESTS)', () => {
+  test('busy while that many requests are in flight in a real server; never with 0', async () => {
+    let release!: () => void
+    const held = new Promise<void>((r) => {
+      release = r
+    })
+    const server = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch: async () => {
+        await held
+        return new Response('ok')
+      },
+    })
+    try {
+      const busyAt3 = apiBusy(server, 3)
+      const never = apiBusy(server, 0)
+      expect(busyAt3()).toBe(false)
+      const requests = Array.from({ length: 3 }, () => fetch(server.url))
+      for (let i = 0; i < 200 && server.pendingRequests < 3; i++) await Bun.sleep(5)
+      expect(busyAt3()).toBe(true)
+      expect(apiBusy(server, 4)()).toBe(false)
+      expect(never()).toBe(false)
+      release()
+      for (const r of await Promise.all(requests)) expect(await r.text()).toBe('ok')
+      for (let i = 0; i < 200 && server.pendingRequests > 0; i++) await Bun.sleep(5)
+      expect(busyAt3()).toBe(false)
+    } finally {
+      server.stop(true)
+    }
+  })
 })
