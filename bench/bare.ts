@@ -4,7 +4,7 @@
  * check. Only the benchmarked endpoints exist. Started by bench/run.ts.
  */
 import postgres from 'postgres'
-import { createJwt } from '../src/modules/auth/jwt'
+import { createJwt } from '../src/modules/identity/access-tokens'
 
 const sql = postgres(process.env.DATABASE_URL!, {
   max: Number(process.env.DB_POOL_MAX ?? 16),
@@ -19,7 +19,7 @@ const json = (body: unknown, status = 200) =>
 
 async function authenticate(req: Request) {
   const token = req.headers.get('authorization')?.slice(7)
-  const claims = token ? jwt.verifyAccess(token) : null
+  const claims = token ? await jwt.verifyAccess(token) : null
   if (!claims) return null
   const [user] = await sql.unsafe(AUTH, [claims.sid, claims.sub, 1], { prepare: true })
   return user ?? null

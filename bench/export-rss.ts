@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { createDatabase } from '../src/db/client'
 import { migrate } from '../src/db/migrate'
 import { sessions } from '../src/db/schema'
-import { createJwt } from '../src/modules/auth/jwt'
+import { createJwt } from '../src/modules/identity/access-tokens'
 import { seedProject, seedTasks, seedUsers } from './explain'
 import { freshPostgres, startTaskbase } from './lib'
 
@@ -41,7 +41,7 @@ try {
     .insert(sessions)
     .values({ userId: me!, expiresAt: new Date(Date.now() + 3_600_000) })
     .returning()
-  const token = createJwt(SECRET, 'HS256').signAccess(me!, session!.id, 3600).token
+  const token = (await createJwt(SECRET, 'HS256').signAccess(me!, session!.id, 3600)).token
 
   server = await startTaskbase({ DATABASE_URL: pg.url, SECRET_KEY: SECRET })
   const pid = server.proc.pid

@@ -3,9 +3,9 @@ import { Elysia } from 'elysia'
 import { corsOrigins } from './config'
 import type { AppDeps } from './deps'
 import { API_PREFIX } from './lib/api'
-import { createJwt } from './modules/auth/jwt'
-import { createAuthenticator } from './modules/auth/principal'
 import { identityModule } from './modules/identity'
+import { createJwt } from './modules/identity/access-tokens'
+import { createAuthenticator } from './modules/identity/principal'
 import { jobRoutes } from './modules/jobs'
 import { projectsModule } from './modules/projects'
 import { systemRoutes } from './modules/system'
@@ -20,7 +20,7 @@ export { API_PREFIX }
 /** Builds the whole HTTP application. Never listens: index.ts serves it, tests call app.handle(). */
 export function createApp(deps: AppDeps) {
   const { settings, database, logger } = deps
-  const jwt = createJwt(settings.SECRET_KEY, settings.JWT_ALGORITHM)
+  const jwt = createJwt(settings.SECRET_KEY, settings.JWT_ALGORITHM, settings.jwtPreviousSecrets)
   const auth = authPlugin(createAuthenticator(database.db, jwt, logger))
   const idempotency = idempotencyPlugin({ db: database.db, logger })
   const origins = corsOrigins(settings)

@@ -32,6 +32,11 @@ export const SettingsSchema = T.Object({
       description: 'JWT signing key (production: >= 32 random characters, e.g. `openssl rand -base64 48`)',
     }),
   ),
+  JWT_PREVIOUS_SECRETS: T.String({
+    default: '',
+    description:
+      'Earlier SECRET_KEYs, comma or space separated: their access tokens stay valid until they expire, so rotating the key logs nobody out',
+  }),
   JWT_ALGORITHM: T.Union([T.Literal('HS256'), T.Literal('HS384'), T.Literal('HS512')], {
     default: 'HS256',
     description: 'HMAC algorithm of access tokens',
@@ -106,6 +111,8 @@ export type Settings = Static<typeof SettingsSchema> & {
   DOCS_ENABLED: boolean
   /** True when SECRET_KEY was generated and kept in DATA_DIR rather than configured. */
   secretGenerated: boolean
+  /** JWT_PREVIOUS_SECRETS as a list. */
+  jwtPreviousSecrets: string[]
 }
 
 export class ConfigError extends Error {
@@ -114,7 +121,7 @@ export class ConfigError extends Error {
   }
 }
 
-const SECRET_NAMES = new Set(['SECRET_KEY', 'DATABASE_URL', 'SMTP_URL'])
+const SECRET_NAMES = new Set(['SECRET_KEY', 'JWT_PREVIOUS_SECRETS', 'DATABASE_URL', 'SMTP_URL'])
 
 /** Reads a .env file (KEY=value lines, optional quotes, # comments). Real environment variables win. */
 export function parseDotenv(text: string): Record<string, string> {
@@ -182,9 +189,15 @@ export function loadSettings(opts: LoadOptions = {}): Settings {
   }
   const s = input as Static<typeof SettingsSchema>
   const production = s.ENVIRONMENT === 'production'
+  const jwtPreviousSecrets = s.JWT_PREVIOUS_SECRETS.split(/[\s,]+/).filter(Boolean)
   if (production) {
     const weakness = secretKeyWeakness(s.SECRET_KEY)
     if (weakness) problems.push(`SECRET_KEY: ${weakness}; ${GENERATE_SECRET_HINT}`)
+    // an old key still signs valid tokens: it must have been strong enough to be a key
+    jwtPreviousSecrets.forEach((old, i) => {
+      const why = secretKeyWeakness(old)
+      if (why) problems.push(`JWT_PREVIOUS_SECRETS: entry ${i + 1} ${why}`)
+    })
     if (!s.SMTP_URL && s.MAIL_TRANSPORT !== 'log')
       problems.push(
         'SMTP_URL: is required in production (password-reset and verification mail); ' +
@@ -216,6 +229,7 @@ export function loadSettings(opts: LoadOptions = {}): Settings {
     MAIL_TRANSPORT: s.MAIL_TRANSPORT ?? (s.SMTP_URL ? 'smtp' : 'log'),
     DOCS_ENABLED: s.DOCS_ENABLED ?? !production,
     secretGenerated,
+    jwtPreviousSecrets,
   }
 }
 

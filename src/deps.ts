@@ -15,7 +15,7 @@ export interface AppDeps {
   lifecycle?: Lifecycle
 }
 
-import type { Jwt } from './modules/auth/jwt'
+import type { Jwt } from './modules/identity/access-tokens'
 import type { AuthPlugin } from './plugins/auth'
 
 /** What a feature module gets: the app deps plus the shared guard plugin (use it, never re-create it). */

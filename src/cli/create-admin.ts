@@ -1,6 +1,6 @@
 import { migrate } from '../db/migrate'
 import { AppError } from '../lib/errors'
-import { createPasswordHasher } from '../modules/auth/password'
+import { createPasswordHasher } from '../modules/identity/password'
 import { createAccount } from '../modules/identity/users-service'
 import { type CliIO, ExitError, openDatabase, settingsOrExit } from './common'
 

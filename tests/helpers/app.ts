@@ -4,7 +4,7 @@ import type { Database } from '../../src/db/client'
 import { sessions, type UserRole, users } from '../../src/db/schema'
 import type { AppDeps } from '../../src/deps'
 import { memoryLogger } from '../../src/lib/logger'
-import { createJwt } from '../../src/modules/auth/jwt'
+import { createJwt } from '../../src/modules/identity/access-tokens'
 import { recordStatus } from '../openapi/status-recorder'
 import { testDatabase } from './db'
 
@@ -55,7 +55,7 @@ export async function createTestApp(opts: { env?: Record<string, string>; deps?:
     ...opts.deps,
   }
   const app = createApp(deps)
-  const jwt = createJwt(settings.SECRET_KEY, settings.JWT_ALGORITHM)
+  const jwt = createJwt(settings.SECRET_KEY, settings.JWT_ALGORITHM, settings.jwtPreviousSecrets)
 
   async function req<T = any>(
     method: string,
@@ -133,7 +133,7 @@ export async function createUser(
       ip: '127.0.0.1',
     })
     .returning()
-  const { token } = ctx.jwt.signAccess(user!.id, session!.id, ctx.settings.ACCESS_TOKEN_TTL_SECONDS)
+  const { token } = await ctx.jwt.signAccess(user!.id, session!.id, ctx.settings.ACCESS_TOKEN_TTL_SECONDS)
   return {
     id: user!.id,
     email: user!.email,

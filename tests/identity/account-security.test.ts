@@ -68,12 +68,12 @@ describe('session-only account actions', () => {
   test('a write API token cannot end sessions one by one (same rule as logout-all)', async () => {
     const a = await account(ctx)
     const token = await apiToken(a.access)
-    const sid = ctx.jwt.verifyAccess(a.access)!.sid
+    const sid = (await ctx.jwt.verifyAccess(a.access))!.sid
     expectProblem(await ctx.req('DELETE', `/api/v1/auth/sessions/${sid}`, { token }), 403, 'forbidden')
     expect((await me(a.access)).status).toBe(200)
     // the login session itself still can
     const other = await login(ctx, a.username)
-    const otherSid = ctx.jwt.verifyAccess(other.body.access_token)!.sid
+    const otherSid = (await ctx.jwt.verifyAccess(other.body.access_token))!.sid
     expect((await ctx.req('DELETE', `/api/v1/auth/sessions/${otherSid}`, { token: a.access })).status).toBe(
       204,
     )

@@ -181,7 +181,7 @@ describe('POST /auth/login', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': freshIp() },
     })
     expect(res.status).toBe(200)
-    const claims = ctx.jwt.verifyAccess(res.body.access_token)
+    const claims = await ctx.jwt.verifyAccess(res.body.access_token)
     expect(claims).toMatchObject({ sub: a.id, type: 'access' })
     expect(typeof claims!.sid).toBe('string')
   })

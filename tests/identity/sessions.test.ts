@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { refreshTokens, sessions } from '../../src/db/schema'
 import { sha256Hex } from '../../src/lib/crypto'
-import { createJwt } from '../../src/modules/auth/jwt'
+import { createJwt } from '../../src/modules/identity/access-tokens'
 import { expectProblem, TEST_SECRET } from '../helpers/app'
 import { account, type IdentityApp, identityApp, login } from './helpers'
 
@@ -18,13 +18,12 @@ const refresh = (token: string) => ctx.req('POST', '/api/v1/auth/refresh', { bod
 describe('access tokens: every invalid one is a 401 with WWW-Authenticate', () => {
   test('missing, malformed, bad signature, alg none, wrong type, expired, ended session', async () => {
     const a = await account(ctx)
-    const claims = ctx.jwt.verifyAccess(a.access)!
+    const claims = (await ctx.jwt.verifyAccess(a.access))!
     const [h, p] = a.access.split('.')
     const now = Math.floor(Date.now() / 1000)
+    const header = (await createJwt(TEST_SECRET).signAccess(a.id, claims.sid, 60)).token.split('.')[0]
     const signedWith = (payload: object) => {
-      const other = createJwt(TEST_SECRET)
-      const tok = other.signAccess(a.id, claims.sid, 60).token.split('.')
-      const input = `${tok[0]}.${b64(payload)}`
+      const input = `${header}.${b64(payload)}`
       const sig = new Bun.CryptoHasher('sha256', TEST_SECRET).update(input).digest('base64url')
       return `${input}.${sig}`
     }
@@ -35,7 +34,7 @@ describe('access tokens: every invalid one is a 401 with WWW-Authenticate', () =
       algNone: `${b64({ alg: 'none', typ: 'JWT' })}.${p}.`,
       wrongType: signedWith({ ...claims, type: 'refresh' }),
       expired: signedWith({ ...claims, iat: now - 3600, exp: now - 60 }),
-      unknownSession: ctx.jwt.signAccess(a.id, Bun.randomUUIDv7(), 60).token,
+      unknownSession: (await ctx.jwt.signAccess(a.id, Bun.randomUUIDv7(), 60)).token,
     }
     for (const [name, token] of Object.entries(cases)) {
       const res = await me(token as string)
@@ -62,7 +61,9 @@ describe('refresh rotation', () => {
       .where(eq(refreshTokens.tokenHash, sha256Hex(r1.body.refresh_token)))
     expect(stored).toBeDefined()
     expect(stored!.tokenHash).not.toContain(r1.body.refresh_token)
-    expect(ctx.jwt.verifyAccess(r1.body.access_token)!.sid).toBe(ctx.jwt.verifyAccess(a.access)!.sid)
+    expect((await ctx.jwt.verifyAccess(r1.body.access_token))!.sid).toBe(
+      (await ctx.jwt.verifyAccess(a.access))!.sid,
+    )
   })
 
   test('reuse after the grace window revokes the whole session', async () => {
@@ -139,7 +140,7 @@ describe('sessions', () => {
     expect(res.body).toMatchObject({ total: 2, page: 1, page_size: 20, pages: 1 })
     expect(res.body.items).toHaveLength(2)
     const current = res.body.items.find((s: { current: boolean }) => s.current)
-    expect(current.id).toBe(ctx.jwt.verifyAccess(a.access)!.sid)
+    expect(current.id).toBe((await ctx.jwt.verifyAccess(a.access))!.sid)
     expect(Object.keys(current).sort()).toEqual([
       'created_at',
       'current',
@@ -150,7 +151,7 @@ describe('sessions', () => {
     ])
     expect(current.user_agent).toBe('identity-test')
     expect(current.ip).toMatch(/^10\./)
-    const otherId = ctx.jwt.verifyAccess(other.body.access_token)!.sid
+    const otherId = (await ctx.jwt.verifyAccess(other.body.access_token))!.sid
     expect((await ctx.req('DELETE', `/api/v1/auth/sessions/${otherId}`, { token: a.access })).status).toBe(
       204,
     )
@@ -175,7 +176,7 @@ describe('sessions', () => {
   test("someone else's session, an unknown one and a malformed id are 404", async () => {
     const a = await account(ctx)
     const b = await account(ctx)
-    const bSid = ctx.jwt.verifyAccess(b.access)!.sid
+    const bSid = (await ctx.jwt.verifyAccess(b.access))!.sid
     expectProblem(await ctx.req('DELETE', `/api/v1/auth/sessions/${bSid}`, { token: a.access }), 404)
     expectProblem(await ctx.req('DELETE', '/api/v1/auth/sessions/not-a-uuid', { token: a.access }), 404)
     expect((await me(b.access)).status).toBe(200)
@@ -183,7 +184,7 @@ describe('sessions', () => {
 
   test('login records user agent, IP and a session that expires after the refresh TTL', async () => {
     const a = await account(ctx)
-    const sid = ctx.jwt.verifyAccess(a.access)!.sid
+    const sid = (await ctx.jwt.verifyAccess(a.access))!.sid
     const [row] = await ctx.db.select().from(sessions).where(eq(sessions.id, sid))
     expect(row!.userAgent).toBe('identity-test')
     const ttl = row!.expiresAt.getTime() - row!.createdAt.getTime()

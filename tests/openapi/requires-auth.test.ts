@@ -1,5 +1,5 @@
 import { beforeAll, expect, test } from 'bun:test'
-import { createJwt } from '../../src/modules/auth/jwt'
+import { createJwt } from '../../src/modules/identity/access-tokens'
 import { createTestApp, createUser, type TestContext } from '../helpers/app'
 import { servedDocument } from './declared-statuses'
 
@@ -24,8 +24,8 @@ beforeAll(async () => {
   const user = await createUser(ctx)
   const foreign = createJwt('another-secret-that-is-long-enough-0123456789', ctx.settings.JWT_ALGORITHM)
   forged = {
-    'signed with another key': foreign.signAccess(user.id, user.sessionId, 900).token,
-    expired: ctx.jwt.signAccess(user.id, user.sessionId, 60, Date.now() - 3_600_000).token,
+    'signed with another key': (await foreign.signAccess(user.id, user.sessionId, 900)).token,
+    expired: (await ctx.jwt.signAccess(user.id, user.sessionId, 60, Date.now() - 3_600_000)).token,
     garbage: 'not.a.jwt',
     'unknown API token': `tb_${'x'.repeat(40)}`,
   }

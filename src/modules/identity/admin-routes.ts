@@ -5,9 +5,9 @@ import { conflict, forbidden, notFound } from '../../lib/errors'
 import { etagOf, parseIfMatch } from '../../lib/etag'
 import { pageOf, toPage } from '../../lib/pagination'
 import { cleanPlugin } from '../../plugins/clean'
-import type { AuthUser } from '../auth/principal'
 import { API_PREFIX_PATH, type IdentityContext, isUuid, requireSession } from './context'
 import { cleanNames, IdentityModel, IdParams, lowerEmail, toPublicUser, UserPublic } from './model'
+import type { AuthUser } from './principal'
 import { createAccount, deleteUser, getUser, listUsers, updateUser } from './users-service'
 
 const doc = (summary: string, description?: string) => ({

@@ -3,9 +3,9 @@ import type { Db } from '../../db/client'
 import { fieldError, forbidden, validationFailed } from '../../lib/errors'
 import type { Logger } from '../../lib/logger'
 import type { InFlightLimiter, RateLimiter } from '../../lib/rate-limit'
-import type { Jwt } from '../auth/jwt'
-import type { PasswordHasher } from '../auth/password'
-import type { Principal } from '../auth/principal'
+import type { Jwt } from './access-tokens'
+import type { PasswordHasher } from './password'
+import type { Principal } from './principal'
 
 export { API_PREFIX as API_PREFIX_PATH, isUuid } from '../../lib/api'
 

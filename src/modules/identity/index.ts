@@ -1,11 +1,11 @@
 import { Elysia } from 'elysia'
 import type { IdentityDeps } from '../../deps'
 import { InFlightLimiter, RateLimiter } from '../../lib/rate-limit'
-import { createPasswordHasher } from '../auth/password'
 import { adminRoutes } from './admin-routes'
 import { authRoutes } from './auth-routes'
 import type { IdentityContext } from './context'
 import { meRoutes } from './me-routes'
+import { createPasswordHasher } from './password'
 
 /** Auth, users, sessions, API tokens and user administration (API.md, Identity). */
 export const identityModule = (deps: IdentityDeps) => {

@@ -1,7 +1,7 @@
 import { t } from 'elysia'
 import { pageQuery, pageSchema } from '../../lib/pagination'
 import type { CleanSpec } from '../../lib/text'
-import type { AuthUser } from '../auth/principal'
+import type { AuthUser } from './principal'
 
 const closed = { additionalProperties: false } as const
 

@@ -35,7 +35,7 @@ async function issuePair(
 ): Promise<TokenPairOut> {
   const refresh = randomToken(32)
   await db.insert(refreshTokens).values({ sessionId, tokenHash: sha256Hex(refresh) })
-  const { token } = ctx.jwt.signAccess(userId, sessionId, ctx.settings.ACCESS_TOKEN_TTL_SECONDS)
+  const { token } = await ctx.jwt.signAccess(userId, sessionId, ctx.settings.ACCESS_TOKEN_TTL_SECONDS)
   return {
     access_token: token,
     refresh_token: refresh,

@@ -6,10 +6,10 @@ import { conflict, fieldError, notFound, validationFailed } from '../../lib/erro
 import type { Page } from '../../lib/pagination'
 import { uniqueViolation } from '../../lib/pg-errors'
 import type { Limit } from '../../lib/rate-limit'
-import { passwordProblems } from '../auth/password'
-import { API_TOKEN_PREFIX, type AuthUser } from '../auth/principal'
 import type { IdentityContext } from './context'
 import { queueMail } from './mail-jobs'
+import { passwordProblems } from './password'
+import { API_TOKEN_PREFIX, type AuthUser } from './principal'
 import { endApiTokens, endSessions, setPassword } from './users-service'
 
 export const RESET_REQUEST_LIMIT: Limit = { limit: 3, windowMs: 3_600_000 }

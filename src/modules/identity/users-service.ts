@@ -4,10 +4,10 @@ import { apiTokens, projectMembers, projects, sessions, type UserRole, users } f
 import { conflict, fieldError, notFound, preconditionFailed, validationFailed } from '../../lib/errors'
 import { type Page, parseSort } from '../../lib/pagination'
 import { uniqueViolation } from '../../lib/pg-errors'
-import { passwordProblems } from '../auth/password'
-import { type AuthUser, userColumns } from '../auth/principal'
 import type { IdentityContext } from './context'
 import { queueMail } from './mail-jobs'
+import { passwordProblems } from './password'
+import { type AuthUser, userColumns } from './principal'
 import { throttledCheck } from './sessions-service'
 
 export interface NewAccount {

@@ -5,7 +5,7 @@ import { apiTokens, sessions, type UserRole, users } from '../../db/schema'
 import { isUuid } from '../../lib/api'
 import { sha256Hex } from '../../lib/crypto'
 import type { Logger } from '../../lib/logger'
-import type { Jwt } from './jwt'
+import type { Jwt } from './access-tokens'
 
 export const API_TOKEN_PREFIX = 'tb_'
 
@@ -104,7 +104,7 @@ export function createAuthenticator(db: Db, jwt: Jwt, logger: Logger) {
         )
       return { user: row.user, via: 'api_token', sessionId: null, tokenId: row.tokenId, scope: row.scope }
     }
-    const claims = jwt.verifyAccess(token)
+    const claims = await jwt.verifyAccess(token)
     if (!claims || !isUuid(claims.sid) || !isUuid(claims.sub)) return null
     const [row] = await bySession().execute({ sid: claims.sid, sub: claims.sub })
     if (!row) return null
