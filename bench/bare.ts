@@ -41,7 +41,7 @@ const CREATE = `with seq as (
   returning number
 ), event as (
   insert into "events" (id, type, project_id, actor_id, occurred_at, data)
-  select $12::uuid, 'task.created', $1::uuid, $10::uuid, $11::timestamptz, jsonb_set($13::jsonb, '{number}', to_jsonb(inserted.number)) from inserted
+  select $12::uuid, 'task.created', $1::uuid, $10::uuid, $11::timestamptz, jsonb_set($13::text::jsonb, '{number}', to_jsonb(inserted.number)) from inserted
 )
 select number from inserted`
 const INSERT_EVENT = `insert into "events" ("seq", "id", "type", "project_id", "actor_id", "occurred_at", "data", "dispatched_at") values (default, $1, $2, $3, $4, default, $5, default)`

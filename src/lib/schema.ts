@@ -1,4 +1,4 @@
-import { type IntegerOptions, Type } from '@sinclair/typebox'
+import { type IntegerOptions, type SchemaOptions, type TLiteral, type TUnion, Type } from '@sinclair/typebox'
 
 /**
  * A plain JSON integer. Elysia's `t.Integer` is a string-to-integer transform union: in a
@@ -6,3 +6,17 @@ import { type IntegerOptions, Type } from '@sinclair/typebox'
  * `anyOf[string, integer]` in OpenAPI. Bodies are JSON, so numbers arrive as numbers anyway.
  */
 export const Int = (options?: IntegerOptions) => Type.Integer(options)
+
+type LiteralTuple<V extends readonly string[]> = { -readonly [K in keyof V]: TLiteral<V[K] & string> }
+
+/**
+ * A union of string literals from an enum's constant list (the same list makes the SQL CHECK), so
+ * each enum is written once. Renders as an OpenAPI `enum`.
+ */
+export function literals<const V extends readonly string[]>(
+  values: V,
+  options?: SchemaOptions,
+): TUnion<LiteralTuple<V>> {
+  const members: TLiteral[] = values.map((v) => Type.Literal(v))
+  return Type.Union(members, options) as unknown as TUnion<LiteralTuple<V>>
+}

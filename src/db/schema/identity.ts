@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
 import { boolean, check, index, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
-import { id, timestamps, tstz, version } from './columns'
+import { id, oneOf, timestamps, tstz, version } from './columns'
 
 export const USER_ROLES = ['user', 'admin', 'superadmin'] as const
 export type UserRole = (typeof USER_ROLES)[number]
@@ -22,7 +22,7 @@ export const users = pgTable(
   (t) => [
     uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`),
     uniqueIndex('users_username_lower_key').on(sql`lower(${t.username})`),
-    check('users_role_check', sql`${t.role} in ('user', 'admin', 'superadmin')`),
+    check('users_role_check', oneOf(t.role, USER_ROLES)),
   ],
 )
 
@@ -78,7 +78,7 @@ export const apiTokens = pgTable(
   },
   (t) => [
     index('api_tokens_user_id_idx').on(t.userId),
-    check('api_tokens_scope_check', sql`${t.scope} in ('read', 'write')`),
+    check('api_tokens_scope_check', oneOf(t.scope, API_TOKEN_SCOPES)),
   ],
 )
 

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
 import { check, index, integer, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
-import { id, tstz } from './columns'
+import { id, oneOf, tstz } from './columns'
 import { users } from './identity'
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const
@@ -39,6 +39,6 @@ export const jobs = pgTable(
     index('jobs_finished_idx').on(t.finishedAt).where(sql`${t.finishedAt} is not null`),
     index('jobs_requested_by_idx').on(t.requestedBy),
     uniqueIndex('jobs_dedupe_key').on(t.dedupeKey),
-    check('jobs_status_check', sql`${t.status} in ('queued', 'running', 'succeeded', 'failed')`),
+    check('jobs_status_check', oneOf(t.status, JOB_STATUSES)),
   ],
 )

@@ -13,13 +13,15 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core'
-import { id, timestamps, tstz, version } from './columns'
+import { id, oneOf, timestamps, tstz, version } from './columns'
 import { users } from './identity'
 
 export const PROJECT_STATUSES = ['active', 'archived'] as const
 export type ProjectStatus = (typeof PROJECT_STATUSES)[number]
 export const PROJECT_ROLES = ['owner', 'editor', 'viewer'] as const
 export type ProjectRole = (typeof PROJECT_ROLES)[number]
+/** The roles a member other than the owner can have (ownership moves by transfer). */
+export const MEMBER_ROLES = ['editor', 'viewer'] as const satisfies readonly ProjectRole[]
 export const TASK_STATUSES = ['todo', 'in_progress', 'done', 'canceled'] as const
 export type TaskStatus = (typeof TASK_STATUSES)[number]
 export const TASK_PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const
@@ -49,7 +51,7 @@ export const projects = pgTable(
       .on(t.ownerId, sql`lower(${t.name})`)
       .where(sql`${t.deletedAt} is null`),
     index('projects_deleted_at_idx').on(t.deletedAt).where(sql`${t.deletedAt} is not null`),
-    check('projects_status_check', sql`${t.status} in ('active', 'archived')`),
+    check('projects_status_check', oneOf(t.status, PROJECT_STATUSES)),
   ],
 )
 
@@ -68,7 +70,7 @@ export const projectMembers = pgTable(
   (t) => [
     primaryKey({ columns: [t.projectId, t.userId] }),
     index('project_members_user_id_idx').on(t.userId),
-    check('project_members_role_check', sql`${t.role} in ('owner', 'editor', 'viewer')`),
+    check('project_members_role_check', oneOf(t.role, PROJECT_ROLES)),
   ],
 )
 
@@ -116,8 +118,8 @@ export const tasks = pgTable(
     index('tasks_project_title_idx').on(t.projectId, sql`lower(${t.title})`, t.id),
     index('tasks_assignee_status_idx').on(t.assigneeId, t.status),
     index('tasks_labels_idx').using('gin', t.labels),
-    check('tasks_status_check', sql`${t.status} in ('todo', 'in_progress', 'done', 'canceled')`),
-    check('tasks_priority_check', sql`${t.priority} in ('low', 'medium', 'high', 'urgent')`),
+    check('tasks_status_check', oneOf(t.status, TASK_STATUSES)),
+    check('tasks_priority_check', oneOf(t.priority, TASK_PRIORITIES)),
   ],
 )
 

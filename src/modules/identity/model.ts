@@ -1,5 +1,7 @@
 import { t } from 'elysia'
+import { API_TOKEN_SCOPES, USER_ROLES } from '../../db/schema'
 import { pageQuery, pageSchema } from '../../lib/pagination'
+import { literals } from '../../lib/schema'
 import type { CleanSpec } from '../../lib/text'
 import type { AuthUser } from './principal'
 
@@ -22,7 +24,7 @@ export const Password = t.String({
   maxLength: 4096,
   description: '8-128 characters, one uppercase letter, one digit, one special character',
 })
-export const Role = t.Union([t.Literal('user'), t.Literal('admin'), t.Literal('superadmin')], {
+export const Role = literals(USER_ROLES, {
   error: 'must be user, admin or superadmin',
 })
 const Time = t.String({ format: 'date-time' })
@@ -59,7 +61,7 @@ export const SessionPublic = t.Object({
 export const ApiTokenPublic = t.Object({
   id: t.String({ format: 'uuid' }),
   name: t.String(),
-  scope: t.Union([t.Literal('read'), t.Literal('write')]),
+  scope: literals(API_TOKEN_SCOPES),
   created_at: Time,
   last_used_at: t.Union([Time, t.Null()]),
   expires_at: t.Union([Time, t.Null()]),
@@ -113,7 +115,7 @@ export const IdentityModel = {
   createToken: t.Object(
     {
       name: t.String({ minLength: 1, maxLength: 100, error: 'must be 1-100 characters' }),
-      scope: t.Union([t.Literal('read'), t.Literal('write')], { error: 'must be read or write' }),
+      scope: literals(API_TOKEN_SCOPES, { error: 'must be read or write' }),
       expires_at: t.Optional(
         t.Union([t.String({ format: 'date-time' }), t.Null()], { error: 'must be an ISO 8601 date-time' }),
       ),

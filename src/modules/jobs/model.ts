@@ -1,14 +1,10 @@
 import { t } from 'elysia'
+import { JOB_STATUSES } from '../../db/schema'
 import type { JobRow } from '../../jobs/queue'
-import { Int } from '../../lib/schema'
+import { Int, literals } from '../../lib/schema'
 
 const Time = t.String({ format: 'date-time' })
-const JobStatus = t.Union([
-  t.Literal('queued'),
-  t.Literal('running'),
-  t.Literal('succeeded'),
-  t.Literal('failed'),
-])
+const JobStatus = literals(JOB_STATUSES)
 
 export const JobModel = {
   params: t.Object({ id: t.String({ format: 'uuid' }) }),

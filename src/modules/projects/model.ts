@@ -1,12 +1,14 @@
 import { t } from 'elysia'
+import { MEMBER_ROLES, PROJECT_ROLES, PROJECT_STATUSES } from '../../db/schema'
 import { pageQuery, pageSchema } from '../../lib/pagination'
-import { Int } from '../../lib/schema'
+import { Int, literals } from '../../lib/schema'
 
 const closed = { additionalProperties: false } as const
 const Uuid = t.String({ format: 'uuid' })
 const Time = t.String({ format: 'date-time' })
-const status = t.Union([t.Literal('active'), t.Literal('archived')])
-const role = t.Union([t.Literal('owner'), t.Literal('editor'), t.Literal('viewer')])
+const status = literals(PROJECT_STATUSES)
+const role = literals(PROJECT_ROLES)
+const memberRole = literals(MEMBER_ROLES)
 const name = t.String({
   minLength: 1,
   maxLength: 200,
@@ -62,11 +64,11 @@ export const ProjectModel = {
   addMember: t.Object(
     {
       user_id: t.String({ format: 'uuid', description: "The user's id (they find it in GET /users/me)" }),
-      role: t.Union([t.Literal('editor'), t.Literal('viewer')]),
+      role: memberRole,
     },
     closed,
   ),
-  updateMember: t.Object({ role: t.Union([t.Literal('editor'), t.Literal('viewer')]) }, closed),
+  updateMember: t.Object({ role: memberRole }, closed),
   listQuery: t.Object({
     ...pageQuery,
     status: t.Optional(status),

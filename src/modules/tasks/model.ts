@@ -1,19 +1,15 @@
 import { t } from 'elysia'
+import { TASK_PRIORITIES, TASK_STATUSES } from '../../db/schema'
 import { pageQuery, pageSchema } from '../../lib/pagination'
-import { Int } from '../../lib/schema'
+import { Int, literals } from '../../lib/schema'
 
 const closed = { additionalProperties: false } as const
 const Uuid = t.String({ format: 'uuid' })
 const Time = t.String({ format: 'date-time' })
 const DATE_PATTERN = '^\\d{4}-\\d{2}-\\d{2}$'
 const DateStr = t.String({ pattern: DATE_PATTERN, error: 'must be a date YYYY-MM-DD' })
-const status = t.Union([
-  t.Literal('todo'),
-  t.Literal('in_progress'),
-  t.Literal('done'),
-  t.Literal('canceled'),
-])
-const priority = t.Union([t.Literal('low'), t.Literal('medium'), t.Literal('high'), t.Literal('urgent')])
+const status = literals(TASK_STATUSES)
+const priority = literals(TASK_PRIORITIES)
 const title = t.String({
   minLength: 1,
   maxLength: 500,
