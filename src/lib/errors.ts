@@ -20,17 +20,74 @@ export const STATUS_TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 }
 
+/**
+ * Every error code Taskbase answers with, its status and when (the closed set: AppError takes
+ * nothing else). The README's error table is generated from it (`bun scripts/error-table.ts`).
+ */
+export const ERROR_CODES = {
+  bad_request: {
+    status: 400,
+    when: 'a bad header or parameter, or text PostgreSQL cannot store (U+0000, unpaired surrogates)',
+  },
+  malformed_json: { status: 400, when: 'a body that does not parse, or JSON nested deeper than 32 levels' },
+  unsupported_grant_type: {
+    status: 400,
+    when: '`POST /auth/login` with a `grant_type` other than `password` (OAuth 2)',
+  },
+  unauthorized: {
+    status: 401,
+    when: 'no, invalid, expired or revoked token, or wrong credentials; with `WWW-Authenticate: Bearer`',
+  },
+  forbidden: {
+    status: 403,
+    when: 'authenticated, but the role, the token scope or the kind of credential does not allow it',
+  },
+  not_found: {
+    status: 404,
+    when: 'unknown route or resource, and any resource of a project the caller is not a member of',
+  },
+  method_not_allowed: { status: 405, when: 'a known path with another method; `Allow` lists its methods' },
+  conflict: { status: 409, when: 'a duplicate (email, username, project name, member) or a state conflict' },
+  precondition_failed: { status: 412, when: '`If-Match` does not match the current version' },
+  payload_too_large: { status: 413, when: 'a body over `MAX_BODY_BYTES`' },
+  unsupported_media_type: { status: 415, when: 'a content type the route does not take' },
+  validation_failed: {
+    status: 422,
+    when: 'a schema or business-rule violation; `errors[]` lists the fields',
+  },
+  rate_limited: { status: 429, when: 'a throttle refused the request; `Retry-After` says when to try again' },
+  internal_error: {
+    status: 500,
+    when: 'a failure of ours: never a stack trace or SQL; the log has it under `request_id`',
+  },
+  unavailable: { status: 503, when: 'not ready: database unreachable, or shutting down' },
+} as const satisfies Record<string, { status: number; when: string }>
+
+export type ErrorCode = keyof typeof ERROR_CODES
+/** The codes answered with `status`. */
+export type CodeOf<S extends number> = {
+  [C in ErrorCode]: (typeof ERROR_CODES)[C]['status'] extends S ? C : never
+}[ErrorCode]
+
+/** The code of a framework error that carries only a status: its own code if one status has one, else bad_request. */
+export function codeForStatus(status: number): ErrorCode {
+  const codes = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => ERROR_CODES[c].status === status)
+  return codes.length === 1 ? codes[0]! : 'bad_request'
+}
+
 /** A failure the client caused or may know about; rendered as problem+json by the error handler. */
 export class AppError extends Error {
+  readonly status: number
+
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     readonly detail: string,
     readonly errors?: FieldError[],
     readonly headers?: Record<string, string>,
   ) {
     super(detail)
     this.name = 'AppError'
+    this.status = ERROR_CODES[code].status
   }
 }
 
@@ -40,22 +97,26 @@ export const fieldError = (field: string, message: string): FieldError => ({
   message,
 })
 
-export const badRequest = (detail: string, code = 'bad_request') => new AppError(400, code, detail)
+export const badRequest = (detail: string, code: CodeOf<400> = 'bad_request') => new AppError(code, detail)
 export const unauthorized = (detail = 'Authentication required') =>
-  new AppError(401, 'unauthorized', detail, undefined, { 'WWW-Authenticate': 'Bearer' })
-export const forbidden = (detail = 'You are not allowed to do this') => new AppError(403, 'forbidden', detail)
-export const notFound = (what = 'Resource') => new AppError(404, 'not_found', `${what} not found`)
-export const conflict = (detail: string, errors?: FieldError[]) =>
-  new AppError(409, 'conflict', detail, errors)
+  new AppError('unauthorized', detail, undefined, { 'WWW-Authenticate': 'Bearer' })
+export const forbidden = (detail = 'You are not allowed to do this') => new AppError('forbidden', detail)
+export const notFound = (what = 'Resource') => new AppError('not_found', `${what} not found`)
+export const methodNotAllowed = (method: string, path: string, allow: string[]) =>
+  new AppError('method_not_allowed', `${method} is not allowed on ${path}`, undefined, {
+    allow: allow.join(', '),
+  })
+export const conflict = (detail: string, errors?: FieldError[]) => new AppError('conflict', detail, errors)
 export const preconditionFailed = (detail = 'The resource has changed (If-Match does not match)') =>
-  new AppError(412, 'precondition_failed', detail)
+  new AppError('precondition_failed', detail)
 export const payloadTooLarge = (limit: number) =>
-  new AppError(413, 'payload_too_large', `Request body exceeds ${limit} bytes`)
-export const unsupportedMediaType = (detail: string) => new AppError(415, 'unsupported_media_type', detail)
+  new AppError('payload_too_large', `Request body exceeds ${limit} bytes`)
+export const unsupportedMediaType = (detail: string) => new AppError('unsupported_media_type', detail)
 export const validationFailed = (errors: FieldError[], detail = 'Request is invalid') =>
-  new AppError(422, 'validation_failed', detail, errors)
+  new AppError('validation_failed', detail, errors)
 export const rateLimited = (retryAfterSeconds: number) =>
-  new AppError(429, 'rate_limited', 'Too many requests, try again later', undefined, {
+  new AppError('rate_limited', 'Too many requests, try again later', undefined, {
     'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))),
   })
-export const unavailable = (detail = 'Service unavailable') => new AppError(503, 'unavailable', detail)
+export const internalError = () => new AppError('internal_error', 'Internal server error')
+export const unavailable = (detail = 'Service unavailable') => new AppError('unavailable', detail)

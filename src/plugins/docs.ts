@@ -3,6 +3,7 @@ import { Elysia } from 'elysia'
 import uiCss from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
 import uiJs from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
 import { LOGIN_PATH } from '../lib/api'
+import { ERROR_CODES } from '../lib/errors'
 import { VERSION } from '../lib/version'
 import { restoreFastFormats } from './formats'
 import { type CompilableRoute, compileAll } from './openapi-compile'
@@ -20,7 +21,7 @@ const problemSchema = {
     type: { type: 'string', example: 'about:blank' },
     title: { type: 'string', example: 'Unprocessable Content' },
     status: { type: 'integer', example: 422 },
-    code: { type: 'string', example: 'validation_failed' },
+    code: { type: 'string', enum: Object.keys(ERROR_CODES), example: 'validation_failed' },
     detail: { type: 'string', example: 'Request body is invalid' },
     instance: { type: 'string', example: '/api/v1/projects' },
     request_id: { type: 'string' },

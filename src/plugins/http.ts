@@ -4,7 +4,11 @@ import { LOGIN_PATH } from '../lib/api'
 import {
   AppError,
   badRequest,
+  codeForStatus,
   type FieldError,
+  internalError,
+  methodNotAllowed,
+  notFound,
   payloadTooLarge,
   unsupportedMediaType,
   validationFailed,
@@ -286,11 +290,10 @@ const httpInstance = ({ settings, logger }: HttpDeps, routes: () => readonly Rou
             route: meta.route,
             err: error.message,
           })
-          return respond(new AppError(500, 'internal_error', 'Internal server error'))
+          return respond(internalError())
         }
         // A malformed id in the path names no resource: 404, like any unknown id
-        if ((error as ValidationError).type === 'params')
-          return respond(new AppError(404, 'not_found', 'Resource not found'))
+        if ((error as ValidationError).type === 'params') return respond(notFound())
         let errors: FieldError[]
         try {
           errors = fieldErrors(error as ValidationError)
@@ -307,26 +310,14 @@ const httpInstance = ({ settings, logger }: HttpDeps, routes: () => readonly Rou
       if (code === 'PARSE') return respond(badRequest('Request body could not be parsed', 'malformed_json'))
       if (code === 'NOT_FOUND') {
         const allow = allowedMethods(routes(), path)
-        if (allow.length)
-          return respond(
-            new AppError(
-              405,
-              'method_not_allowed',
-              `${request.method} is not allowed on ${path}`,
-              undefined,
-              {
-                allow: allow.join(', '),
-              },
-            ),
-          )
-        return respond(new AppError(404, 'not_found', `No route for ${request.method} ${path}`))
+        if (allow.length) return respond(methodNotAllowed(request.method, path, allow))
+        return respond(new AppError('not_found', `No route for ${request.method} ${path}`))
       }
       if (code === 'INVALID_COOKIE_SIGNATURE') return respond(badRequest('Invalid cookie'))
       const status = (error as { status?: unknown })?.status
       if (typeof code === 'number' || (typeof status === 'number' && status >= 400 && status < 500)) {
         const s = typeof code === 'number' ? code : (status as number)
-        if (s < 500)
-          return respond(new AppError(s, s === 413 ? 'payload_too_large' : 'bad_request', 'Request rejected'))
+        if (s < 500) return respond(new AppError(codeForStatus(s), 'Request rejected'))
       }
       logger.error('unhandled error', {
         request_id: meta.id,
@@ -334,7 +325,7 @@ const httpInstance = ({ settings, logger }: HttpDeps, routes: () => readonly Rou
         route: meta.route ?? path,
         err: describeError(error),
       })
-      return respond(new AppError(500, 'internal_error', 'Internal server error'))
+      return respond(internalError())
     })
     .onAfterHandle({ as: 'global' }, ({ request, route }) => {
       requestMeta(request).route = route

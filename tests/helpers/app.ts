@@ -3,6 +3,7 @@ import { loadSettings, type Settings } from '../../src/config'
 import type { Database } from '../../src/db/client'
 import { sessions, type UserRole, users } from '../../src/db/schema'
 import type { AppDeps } from '../../src/deps'
+import { ERROR_CODES, type ErrorCode } from '../../src/lib/errors'
 import { memoryLogger } from '../../src/lib/logger'
 import { createJwt } from '../../src/modules/identity/access-tokens'
 import { recordStatus } from '../openapi/status-recorder'
@@ -157,6 +158,10 @@ export function expectProblem(res: TestResponse, status: number, code?: string) 
       `expected problem ${status}${code ? ` ${code}` : ''}, got ${res.status} ${ct}: ${res.text}`,
     )
   }
+  // every problem's code is one of the closed set, with the status the set gives it (issue 8 #5)
+  const known = ERROR_CODES[res.body?.code as ErrorCode]
+  if (known?.status !== res.status)
+    throw new Error(`problem code ${res.body?.code} is not the closed set's for ${res.status}`)
   return res.body as {
     status: number
     code: string
