@@ -3,12 +3,15 @@ import { Elysia } from 'elysia'
 import { corsOrigins } from './config'
 import type { AppDeps } from './deps'
 import { API_PREFIX } from './lib/api'
-import { identityModule } from './modules/identity'
-import { createJwt } from './modules/identity/access-tokens'
-import { createAuthenticator } from './modules/identity/principal'
+import { activityRoutes } from './modules/activity'
+import { commentRoutes } from './modules/comments'
+import { dashboardRoutes } from './modules/dashboard'
+import { createAuthenticator, createJwt, identityModule } from './modules/identity'
 import { jobRoutes } from './modules/jobs'
 import { projectsModule } from './modules/projects'
+import { reportRoutes } from './modules/reports'
 import { systemRoutes } from './modules/system'
+import { taskRoutes } from './modules/tasks'
 import { authPlugin } from './plugins/auth'
 import { DOCS_PATH, docsPlugin, SPEC_PATH } from './plugins/docs'
 import { DOCS_CSP, httpPlugin } from './plugins/http'
@@ -56,6 +59,11 @@ export function createApp(deps: AppDeps) {
       api
         .use(identityModule({ ...deps, auth, jwt }))
         .use(projectsModule({ ...deps, auth }))
+        .use(taskRoutes({ ...deps, auth }))
+        .use(commentRoutes({ ...deps, auth }))
+        .use(activityRoutes({ ...deps, auth }))
+        .use(dashboardRoutes({ ...deps, auth }))
+        .use(reportRoutes({ ...deps, auth }))
         .use(jobRoutes({ ...deps, auth })),
     )
   listRoutes = () => app.routes as RouteInfo[]

@@ -1,6 +1,8 @@
 import type { Settings } from './config'
 import type { Database } from './db/client'
 import type { Logger } from './lib/logger'
+import type { Jwt } from './modules/identity'
+import type { AuthPlugin } from './plugins/auth'
 
 /** Process-wide state the HTTP layer reads (readiness during shutdown). */
 export interface Lifecycle {
@@ -14,9 +16,6 @@ export interface AppDeps {
   logger: Logger
   lifecycle?: Lifecycle
 }
-
-import type { Jwt } from './modules/identity/access-tokens'
-import type { AuthPlugin } from './plugins/auth'
 
 /** What a feature module gets: the app deps plus the shared guard plugin (use it, never re-create it). */
 export interface ModuleDeps extends AppDeps {

@@ -1,7 +1,6 @@
 import { migrate } from '../db/migrate'
 import { AppError } from '../lib/errors'
-import { createPasswordHasher } from '../modules/identity/password'
-import { createAccount } from '../modules/identity/users-service'
+import { createAccount, createPasswordHasher } from '../modules/identity'
 import { type CliIO, ExitError, openDatabase, settingsOrExit } from './common'
 
 const USAGE =

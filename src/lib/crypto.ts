@@ -1,13 +1,5 @@
-import { timingSafeEqual } from 'node:crypto'
-
 export const sha256Hex = (value: string) => new Bun.CryptoHasher('sha256').update(value).digest('hex')
 
 /** URL-safe random secret of `bytes` bytes. */
 export const randomToken = (bytes = 32) =>
   Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString('base64url')
-
-export function safeEqual(a: string, b: string): boolean {
-  const ab = Buffer.from(a)
-  const bb = Buffer.from(b)
-  return ab.length === bb.length && timingSafeEqual(ab, bb)
-}

@@ -24,6 +24,23 @@ export const pageQuery = {
   sort: t.Optional(t.String({ maxLength: 200 })),
 }
 
+/** Only `page` and `page_size`: lists with one fixed order. */
+export const PageOnlyQuery = t.Object({ page: pageQuery.page, page_size: pageQuery.page_size })
+
+export const SORT_DESCRIPTION_PREFIX = 'Sort by: '
+/**
+ * `sort` of a list sortable by `fields`: a comma list, `-field` descending. The OpenAPI document
+ * turns the description into an array of the allowed values (see plugins/openapi-params).
+ */
+export const sortQuery = (fields: readonly string[]) => ({
+  sort: t.Optional(
+    t.String({
+      maxLength: 200,
+      description: `${SORT_DESCRIPTION_PREFIX}${fields.join(', ')}`,
+    }),
+  ),
+})
+
 export interface Page {
   page: number
   pageSize: number

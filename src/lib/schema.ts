@@ -20,3 +20,6 @@ export function literals<const V extends readonly string[]>(
   const members: TLiteral[] = values.map((v) => Type.Literal(v))
   return Type.Union(members, options) as unknown as TUnion<LiteralTuple<V>>
 }
+
+/** `{id}` in a path: a UUID (a malformed one is a 404, see the http plugin). */
+export const UuidParams = Type.Object({ id: Type.String({ format: 'uuid' }) })

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import type { UserRole } from '../db/schema'
 import { forbidden, unauthorized } from '../lib/errors'
-import type { Authenticate, Principal } from '../modules/identity/principal'
+import type { Authenticate, Principal } from '../modules/identity'
 import { requestMeta } from './request-context'
 
 const ROLE_RANK: Record<UserRole, number> = { user: 0, admin: 1, superadmin: 2 }

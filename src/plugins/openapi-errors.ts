@@ -1,7 +1,7 @@
 import { API_PREFIX, LOGIN_PATH } from '../lib/api'
 import { compileAll } from './openapi-compile'
 import { nameSchemas } from './openapi-names'
-import { type Parameter, shapeParameters, typeEvents } from './openapi-params'
+import { type Parameter, shapeParameters } from './openapi-params'
 import { cleanSchemas, isObject, type Json } from './openapi-schemas'
 
 type Response = { $ref?: string; description?: string; content?: Json; headers?: Json }
@@ -217,12 +217,11 @@ export function addErrorResponses<T>(doc: T): T {
       op.security = op.security?.length ? SECURED : []
       delete op[IF_MATCH_MARK]
       for (const p of op.parameters ?? []) if (p.schema !== undefined) p.schema = plainScalar(p.schema)
-      shapeParameters(path, op.parameters)
+      shapeParameters(op.parameters)
     }
   }
   nameSchemas(doc)
   cleanSchemas(doc as Json)
-  typeEvents(doc as Json)
   finished.add(doc as object)
   return doc
 }

@@ -1,8 +1,4 @@
-import { API_PREFIX } from '../lib/api'
-import { EVENT_TYPES } from '../modules/activity/service'
-import { USER_SORT } from '../modules/identity/users-service'
-import { PROJECT_SORTS } from '../modules/projects/model'
-import { TASK_SORTS } from '../modules/tasks/model'
+import { SORT_DESCRIPTION_PREFIX } from '../lib/pagination'
 import { isObject, type Json } from './openapi-schemas'
 
 export type Parameter = {
@@ -12,14 +8,6 @@ export type Parameter = {
   description?: string
   style?: string
   explode?: boolean
-}
-
-/** The sort fields each list accepts (the same lists the services parse `sort` against). */
-export const SORT_FIELDS: Record<string, readonly string[]> = {
-  [`${API_PREFIX}/users`]: USER_SORT,
-  [`${API_PREFIX}/projects`]: PROJECT_SORTS,
-  [`${API_PREFIX}/projects/{id}/tasks`]: TASK_SORTS,
-  [`${API_PREFIX}/users/me/tasks`]: TASK_SORTS,
 }
 
 /**
@@ -44,7 +32,7 @@ function commaList(p: Parameter, items: Json) {
  * its allowed fields (each optionally prefixed with `-` for descending), and the comma-list filters
  * (`Comma list of a, b, c` in their description) as arrays of those values.
  */
-export function shapeParameters(path: string, params: Parameter[] | undefined): void {
+export function shapeParameters(params: Parameter[] | undefined): void {
   for (const p of params ?? []) {
     if (p.in !== 'query' || !isObject(p.schema)) continue
     const schema = p.schema
@@ -54,8 +42,10 @@ export function shapeParameters(path: string, params: Parameter[] | undefined): 
       p.schema = { ...rest, type: 'integer', ...bounds }
       continue
     }
-    const fields = SORT_FIELDS[path]
-    if (p.name === 'sort' && fields) {
+    const sortable =
+      typeof schema.description === 'string' && schema.description.startsWith(SORT_DESCRIPTION_PREFIX)
+    if (p.name === 'sort' && sortable) {
+      const fields = (schema.description as string).slice(SORT_DESCRIPTION_PREFIX.length).split(', ')
       commaList(p, { type: 'string', enum: fields.flatMap((f) => [f, `-${f}`]) })
       if (isObject(p.schema)) p.schema.description = 'Comma list of fields; `-field` sorts descending'
       continue
@@ -64,11 +54,4 @@ export function shapeParameters(path: string, params: Parameter[] | undefined): 
     if (listed && schema.type === 'string')
       commaList(p, { type: 'string', enum: listed[1]!.split(',').map((v) => v.trim()) })
   }
-}
-
-/** The event types the activity feed and `Event.type` can carry. */
-export function typeEvents(doc: Json): void {
-  const event = ((doc.components as Json | undefined)?.schemas as Json | undefined)?.Event
-  const type = isObject(event) && isObject(event.properties) ? event.properties.type : undefined
-  if (isObject(type) && type.type === 'string' && !type.enum) type.enum = [...EVENT_TYPES]
 }

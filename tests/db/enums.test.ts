@@ -11,7 +11,7 @@ import {
   TASK_STATUSES,
   USER_ROLES,
 } from '../../src/db/schema'
-import { JobModel } from '../../src/modules/jobs/model'
+import { JobModel } from '../../src/jobs/model'
 import { ProjectModel } from '../../src/modules/projects/model'
 import { TaskModel } from '../../src/modules/tasks/model'
 import { testDatabase } from '../helpers/db'

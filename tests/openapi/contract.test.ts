@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from 'bun:test'
+import { EVENT_TYPES } from '../../src/events/record'
 import { LOGIN_PATH } from '../../src/lib/api'
-import { EVENT_TYPES } from '../../src/modules/activity/service'
 import { servedDocument } from './declared-statuses'
 
 type Json = Record<string, any>

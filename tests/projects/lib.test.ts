@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { checkIfMatch, etagOf, parseIfMatch } from '../../src/lib/etag'
 import { isUniqueViolation, pgConstraint, pgErrorCode } from '../../src/lib/pg-errors'
-import { likePattern } from '../../src/modules/projects/access'
+import { likePattern } from '../../src/lib/sql'
 import { slugify } from '../../src/modules/projects/service'
 import { isRealDate } from '../../src/modules/tasks/query'
 

@@ -1,8 +1,11 @@
 import { Elysia } from 'elysia'
 import type { ModuleDeps } from '../../deps'
-import { toPage } from '../../lib/pagination'
-import { ProjectModel } from '../projects/model'
+import { EventList } from '../../events/model'
+import { PageOnlyQuery, toPage } from '../../lib/pagination'
+import { UuidParams } from '../../lib/schema'
 import { listActivity } from './service'
+
+export { recentActivity } from './service'
 
 /** GET /projects/{id}/activity: the project's event feed, newest first. */
 export const activityRoutes = ({ auth, database }: ModuleDeps) =>
@@ -14,9 +17,9 @@ export const activityRoutes = ({ auth, database }: ModuleDeps) =>
         listActivity(database.db, principal.user.id, params.id, toPage(query)),
       {
         auth: true,
-        params: ProjectModel.params,
-        query: ProjectModel.pageQuery,
-        response: ProjectModel.eventList,
+        params: UuidParams,
+        query: PageOnlyQuery,
+        response: EventList,
         detail: {
           tags: ['Projects'],
           summary: 'Project activity',

@@ -1,8 +1,8 @@
 import { Elysia, t } from 'elysia'
 import type { ModuleDeps } from '../../deps'
 import { pageQuery, pageSchema, toPage } from '../../lib/pagination'
+import { created, noContent, withEtag } from '../../lib/responses'
 import { Int } from '../../lib/schema'
-import { created, noContent, withEtag } from '../projects/http'
 import { createComment, deleteComment, getComment, listComments, updateComment } from './service'
 
 const tags = ['Comments']

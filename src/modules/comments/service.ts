@@ -1,12 +1,11 @@
 import { and, asc, count, eq, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { comments, type ProjectRole, projectMembers, projects } from '../../db/schema'
+import { recordEvent } from '../../events/record'
 import { forbidden, notFound } from '../../lib/errors'
 import { checkIfMatch } from '../../lib/etag'
 import { type Page, pageOf } from '../../lib/pagination'
-import { recordEvent } from '../activity/service'
-import { hasRole, requireRole } from '../projects/access'
-import { taskAccess } from '../tasks/service'
+import { hasRole, requireRole, taskAccess } from '../../shared/access'
 
 type CommentRow = typeof comments.$inferSelect
 

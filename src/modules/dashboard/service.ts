@@ -1,10 +1,8 @@
 import { and, asc, count, eq, gte, inArray, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { projectMembers, projects, tasks } from '../../db/schema'
-import { recentActivity } from '../activity/service'
-import { toPublicTask } from '../tasks/mapper'
-import { todayUtc } from '../tasks/query'
-import { myProjectIds } from '../tasks/service'
+import { recentActivity } from '../activity'
+import { myProjectIds, todayUtc, toPublicTask } from '../tasks'
 
 const OPEN = ['todo', 'in_progress'] as const
 

@@ -24,3 +24,12 @@ export const identityModule = (deps: IdentityDeps) => {
     .use(meRoutes(deps, ctx))
     .use(adminRoutes(deps, ctx))
 }
+
+// what the rest of the process uses: the guard's authenticator, access tokens, the CLI's account
+// creation and password hashing, and the jobs' mail and purge
+export { createJwt, type Jwt } from './access-tokens'
+export { mailJob } from './mail-jobs'
+export { createPasswordHasher } from './password'
+export { type Authenticate, createAuthenticator, type Principal } from './principal'
+export { purgeExpired } from './sessions-service'
+export { createAccount } from './users-service'

@@ -1,11 +1,13 @@
 import { t } from 'elysia'
 import { API_TOKEN_SCOPES, USER_ROLES } from '../../db/schema'
-import { pageQuery, pageSchema } from '../../lib/pagination'
+import { pageQuery, pageSchema, sortQuery } from '../../lib/pagination'
 import { literals } from '../../lib/schema'
 import type { CleanSpec } from '../../lib/text'
 import type { AuthUser } from './principal'
 
 const closed = { additionalProperties: false } as const
+
+export const USER_SORT = ['created_at', 'updated_at', 'email', 'username', 'full_name', 'role'] as const
 
 export const Email = t.String({
   format: 'email',
@@ -145,6 +147,7 @@ export const IdentityModel = {
   listQuery: t.Object(
     {
       ...pageQuery,
+      ...sortQuery(USER_SORT),
       search: t.Optional(t.String({ maxLength: 200 })),
       role: t.Optional(Role),
       is_active: t.Optional(t.BooleanString()),

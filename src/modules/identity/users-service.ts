@@ -6,6 +6,7 @@ import { type Page, parseSort } from '../../lib/pagination'
 import { uniqueViolation } from '../../lib/pg-errors'
 import type { IdentityContext } from './context'
 import { queueMail } from './mail-jobs'
+import { USER_SORT } from './model'
 import { passwordProblems } from './password'
 import { type AuthUser, userColumns } from './principal'
 import { throttledCheck } from './sessions-service'
@@ -216,7 +217,6 @@ export async function changePassword(
   await setPassword(ctx.db, user.id, await ctx.hasher.hash(newPassword), currentSessionId)
 }
 
-export const USER_SORT = ['created_at', 'updated_at', 'email', 'username', 'full_name', 'role'] as const
 const SORT_COLUMNS = {
   created_at: users.createdAt,
   updated_at: users.updatedAt,

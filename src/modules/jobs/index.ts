@@ -1,39 +1,17 @@
 import { Elysia } from 'elysia'
 import type { ModuleDeps } from '../../deps'
+import { JobModel, toPublicJob } from '../../jobs/model'
 import { getJob, jobStats, retryJob } from '../../jobs/queue'
-import { API_PREFIX, isUuid } from '../../lib/api'
+import { isUuid } from '../../lib/api'
 import { notFound } from '../../lib/errors'
-import { ProjectModel } from '../projects/model'
-import { requestReport } from '../reports/service'
-import { JobModel, toPublicJob } from './model'
 
 const tags = ['Jobs']
 
-/** Reports, the requester's view of a job, and the admins' view of the queue (API.md, Background jobs). */
+/** The requester's view of a job, and the admins' view of the queue (API.md, Background jobs). */
 export const jobRoutes = ({ auth, database }: ModuleDeps) => {
   const db = database.db
   return new Elysia({ name: 'jobs' })
     .use(auth)
-    .post(
-      '/projects/:id/reports',
-      async ({ principal, params, set }) => {
-        const job = await requestReport(db, principal.user.id, params.id)
-        set.status = 202
-        set.headers.location = `${API_PREFIX}/jobs/${job.id}`
-        return { job_id: job.id, status: job.status }
-      },
-      {
-        auth: true,
-        params: ProjectModel.params,
-        response: { 202: JobModel.accepted },
-        detail: {
-          tags,
-          summary: 'Request a project report',
-          description:
-            'Any member. Queues a job that summarises the project (counts by status, priority and assignee, overdue tasks, tasks completed per week for 12 weeks); poll the Location. While one of yours is queued or running for this project, you get that one.',
-        },
-      },
-    )
     .get(
       '/jobs/:id',
       async ({ principal, params }) => {

@@ -1,13 +1,9 @@
 import { Elysia, t } from 'elysia'
 import type { ModuleDeps } from '../../deps'
 import { toPage } from '../../lib/pagination'
+import { created, noContent, withEtag } from '../../lib/responses'
 import type { CleanSpec } from '../../lib/text'
 import { cleanPlugin } from '../../plugins/clean'
-import { activityRoutes } from '../activity'
-import { commentRoutes } from '../comments'
-import { dashboardRoutes } from '../dashboard'
-import { taskRoutes } from '../tasks'
-import { created, noContent, withEtag } from './http'
 import { addMember, getMember, listMembers, removeMember, updateMember } from './members'
 import { ProjectModel } from './model'
 import {
@@ -24,7 +20,7 @@ import {
 const tags = ['Projects']
 const cleanName: CleanSpec = { fields: { name: 200 } }
 
-/** Projects, members, tasks, comments, activity and export (API.md, Projects / Tasks and comments). */
+/** Projects, their trash and their members (API.md, Projects). */
 export const projectsModule = (deps: ModuleDeps) => {
   const db = deps.database.db
   return new Elysia({ name: 'projects' })
@@ -214,8 +210,6 @@ export const projectsModule = (deps: ModuleDeps) => {
         },
       },
     )
-    .use(activityRoutes(deps))
-    .use(taskRoutes(deps))
-    .use(commentRoutes(deps))
-    .use(dashboardRoutes(deps))
 }
+
+export { purgeTrash } from './purge'

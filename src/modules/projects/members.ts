@@ -1,12 +1,12 @@
 import { and, asc, count, eq, inArray, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { type ProjectRole, projectMembers, tasks, users } from '../../db/schema'
+import { recordEvent, recordEvents } from '../../events/record'
 import { conflict, fieldError, notFound, validationFailed } from '../../lib/errors'
 import { type Page, pageOf } from '../../lib/pagination'
 import { isUniqueViolation } from '../../lib/pg-errors'
-import { recordEvent, recordEvents } from '../activity/service'
-import { toPublicTask } from '../tasks/mapper'
-import { projectAccess, requireRole } from './access'
+import { projectAccess, requireRole } from '../../shared/access'
+import { toPublicTask } from '../tasks'
 
 const memberUser = { id: users.id, username: users.username, fullName: users.fullName }
 

@@ -1,6 +1,6 @@
 import { t } from 'elysia'
 import { MEMBER_ROLES, PROJECT_ROLES, PROJECT_STATUSES } from '../../db/schema'
-import { pageQuery, pageSchema } from '../../lib/pagination'
+import { pageQuery, pageSchema, sortQuery } from '../../lib/pagination'
 import { Int, literals } from '../../lib/schema'
 
 const closed = { additionalProperties: false } as const
@@ -37,22 +37,12 @@ export const trashedProject = t.Composite([project, t.Object({ deleted_at: Time,
 export const memberUser = t.Object({ id: Uuid, username: t.String(), full_name: t.String() })
 export const member = t.Object({ user: memberUser, role, added_at: Time })
 
-export const event = t.Object({
-  id: Uuid,
-  type: t.String(),
-  project_id: Uuid,
-  actor_id: t.Union([Uuid, t.Null()]),
-  occurred_at: Time,
-  data: t.Record(t.String(), t.Unknown()),
-})
-
 export const ProjectModel = {
   project,
   projectList: pageSchema(project),
   trashList: pageSchema(trashedProject),
   member,
   memberList: pageSchema(member),
-  eventList: pageSchema(event),
   params: t.Object({ id: Uuid }),
   memberParams: t.Object({ id: Uuid, user_id: Uuid }),
   create: t.Object({ name, description: t.Optional(description), status: t.Optional(status) }, closed),
@@ -71,6 +61,7 @@ export const ProjectModel = {
   updateMember: t.Object({ role: memberRole }, closed),
   listQuery: t.Object({
     ...pageQuery,
+    ...sortQuery(PROJECT_SORTS),
     status: t.Optional(status),
     role: t.Optional(role),
     search: t.Optional(t.String({ maxLength: 200 })),

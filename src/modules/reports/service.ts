@@ -3,7 +3,7 @@ import type { Db } from '../../db/client'
 import { jobs, projects, TASK_PRIORITIES, TASK_STATUSES, tasks, users } from '../../db/schema'
 import { enqueue, type JobRow } from '../../jobs/queue'
 import { type JobDefinition, PermanentJobError } from '../../jobs/runner'
-import { projectAccess } from '../projects/access'
+import { projectAccess } from '../../shared/access'
 
 export const REPORT_JOB = 'report'
 const WEEKS = 12

@@ -1,12 +1,12 @@
 import { Elysia, t } from 'elysia'
 import type { ModuleDeps } from '../../deps'
 import { toPage } from '../../lib/pagination'
+import { created, noContent, withEtag } from '../../lib/responses'
 import type { CleanSpec } from '../../lib/text'
 import { cleanPlugin } from '../../plugins/clean'
-import { created, noContent, withEtag } from '../projects/http'
 import { exportFormat, exportTasks } from './export'
 import { TaskModel } from './model'
-import { createTask, deleteTask, getTask, listTasks, updateTask } from './service'
+import { createTask, deleteTask, getTask, listMyTasks, listTasks, updateTask } from './service'
 
 const tags = ['Tasks']
 const cleanTask: CleanSpec = { fields: { title: 500 }, arrays: { labels: { maxLength: 50, maxItems: 20 } } }
@@ -115,4 +115,25 @@ export const taskRoutes = (deps: ModuleDeps) => {
         detail: { tags, summary: 'Delete a task', description: 'Editor or owner. Its comments go with it.' },
       },
     )
+    .get(
+      '/users/me/tasks',
+      ({ principal, query }) => listMyTasks(db, principal.user.id, query, toPage(query)),
+      {
+        auth: true,
+        query: TaskModel.listQuery,
+        response: TaskModel.taskList,
+        detail: {
+          tags,
+          summary: 'Tasks assigned to me',
+          description:
+            'Across all my live projects, with the filters and sorts of the task list (`assignee_id` is ignored).',
+        },
+      },
+    )
 }
+
+// what other features use: the public task shape and the queries the dashboard shares
+export { toPublicTask } from './mapper'
+export { TaskModel } from './model'
+export { todayUtc } from './query'
+export { myProjectIds } from './service'

@@ -1,6 +1,6 @@
 import { t } from 'elysia'
 import { TASK_PRIORITIES, TASK_STATUSES } from '../../db/schema'
-import { pageQuery, pageSchema } from '../../lib/pagination'
+import { pageQuery, pageSchema, sortQuery } from '../../lib/pagination'
 import { Int, literals } from '../../lib/schema'
 
 const closed = { additionalProperties: false } as const
@@ -86,7 +86,7 @@ export const TaskModel = {
     },
     closed,
   ),
-  listQuery: t.Object({ ...pageQuery, ...filterQuery }),
+  listQuery: t.Object({ ...pageQuery, ...sortQuery(TASK_SORTS), ...filterQuery }),
   exportQuery: t.Object({
     ...filterQuery,
     format: t.Optional(t.Union([t.Literal('csv'), t.Literal('ndjson')])),

@@ -3,7 +3,7 @@ import { TASK_PRIORITIES, TASK_STATUSES, type TaskPriority, type TaskStatus, tas
 import { isUuid } from '../../lib/api'
 import { fieldError, validationFailed } from '../../lib/errors'
 import { parseSort, type SortKey } from '../../lib/pagination'
-import { likePattern } from '../projects/access'
+import { likePattern } from '../../lib/sql'
 import { TASK_SORTS, type TaskFilters } from './model'
 
 const CLOSED: TaskStatus[] = ['done', 'canceled']

@@ -1,60 +1,15 @@
 import { and, count, eq, inArray, isNull, sql } from 'drizzle-orm'
 import { type Db, rowsOf } from '../../db/client'
 import { prepared } from '../../db/prepared'
-import { events, type ProjectRole, projectMembers, projects, tasks } from '../../db/schema'
+import { events, projectMembers, projects, tasks } from '../../db/schema'
+import { diff, recordEvent } from '../../events/record'
 import { fieldError, notFound, validationFailed } from '../../lib/errors'
 import { checkIfMatch } from '../../lib/etag'
 import { type Page, pageOf } from '../../lib/pagination'
-import { diff, recordEvent } from '../activity/service'
-import { projectAccess, requireRole } from '../projects/access'
+import { projectAccess, requireRole, taskAccess } from '../../shared/access'
 import { type PublicTask, TASK_EVENT_FIELDS, type TaskRow, toPublicTask } from './mapper'
 import type { TaskCreate, TaskFilters, TaskUpdate } from './model'
 import { isRealDate, parseTaskSort, sortKey, type TaskSort, taskFilters, taskOrder } from './query'
-
-export interface TaskAccess {
-  task: TaskRow
-  role: ProjectRole
-}
-
-/**
- * The task with the caller's project role, in one query (task -> live project -> membership).
- * Tasks of projects the caller is not a member of, or that are deleted, are a 404.
- */
-export async function taskAccess(db: Db, taskId: string, userId: string, lock = false): Promise<TaskAccess> {
-  if (!lock) {
-    const [row] = await prepared(db, 'task_access', (db) =>
-      db
-        .select({ task: tasks, role: projectMembers.role })
-        .from(tasks)
-        .innerJoin(projects, and(eq(projects.id, tasks.projectId), isNull(projects.deletedAt)))
-        .innerJoin(
-          projectMembers,
-          and(
-            eq(projectMembers.projectId, tasks.projectId),
-            eq(projectMembers.userId, sql.placeholder('user')),
-          ),
-        )
-        .where(eq(tasks.id, sql.placeholder('task')))
-        .limit(1)
-        .prepare('task_access'),
-    ).execute({ user: userId, task: taskId })
-    if (!row) throw notFound('Task')
-    return row
-  }
-  const q = db
-    .select({ task: tasks, role: projectMembers.role })
-    .from(tasks)
-    .innerJoin(projects, and(eq(projects.id, tasks.projectId), isNull(projects.deletedAt)))
-    .innerJoin(
-      projectMembers,
-      and(eq(projectMembers.projectId, tasks.projectId), eq(projectMembers.userId, userId)),
-    )
-    .where(eq(tasks.id, taskId))
-    .limit(1)
-  const [row] = lock ? await q.for('update', { of: tasks }) : await q
-  if (!row) throw notFound('Task')
-  return row
-}
 
 function checkDueDate(v: string | null | undefined) {
   if (v && !isRealDate(v))

@@ -1,5 +1,5 @@
-import { API_PREFIX } from '../../lib/api'
-import { etagOf } from '../../lib/etag'
+import { API_PREFIX } from './api'
+import { etagOf } from './etag'
 
 type Headers = Record<string, string | number | undefined | string[]>
 interface SetLike {

@@ -1,8 +1,8 @@
 import { and, eq, isNull, type SQL, sql } from 'drizzle-orm'
-import type { Db } from '../../db/client'
-import { prepared } from '../../db/prepared'
-import { type ProjectRole, projectMembers, projects } from '../../db/schema'
-import { forbidden, notFound } from '../../lib/errors'
+import type { Db } from '../db/client'
+import { prepared } from '../db/prepared'
+import { type ProjectRole, projectMembers, projects, tasks } from '../db/schema'
+import { forbidden, notFound } from '../lib/errors'
 
 export type ProjectRow = typeof projects.$inferSelect
 
@@ -62,5 +62,47 @@ export async function projectAccess(
   return row
 }
 
-/** An ILIKE pattern matching `text` literally anywhere: `%`, `_` and backslashes in it are escaped. */
-export const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+export interface TaskAccess {
+  task: typeof tasks.$inferSelect
+  role: ProjectRole
+}
+
+/**
+ * The task with the caller's project role, in one query (task -> live project -> membership).
+ * Tasks of projects the caller is not a member of, or that are deleted, are a 404.
+ */
+export async function taskAccess(db: Db, taskId: string, userId: string, lock = false): Promise<TaskAccess> {
+  if (!lock) {
+    const [row] = await prepared(db, 'task_access', (db) =>
+      db
+        .select({ task: tasks, role: projectMembers.role })
+        .from(tasks)
+        .innerJoin(projects, and(eq(projects.id, tasks.projectId), isNull(projects.deletedAt)))
+        .innerJoin(
+          projectMembers,
+          and(
+            eq(projectMembers.projectId, tasks.projectId),
+            eq(projectMembers.userId, sql.placeholder('user')),
+          ),
+        )
+        .where(eq(tasks.id, sql.placeholder('task')))
+        .limit(1)
+        .prepare('task_access'),
+    ).execute({ user: userId, task: taskId })
+    if (!row) throw notFound('Task')
+    return row
+  }
+  const q = db
+    .select({ task: tasks, role: projectMembers.role })
+    .from(tasks)
+    .innerJoin(projects, and(eq(projects.id, tasks.projectId), isNull(projects.deletedAt)))
+    .innerJoin(
+      projectMembers,
+      and(eq(projectMembers.projectId, tasks.projectId), eq(projectMembers.userId, userId)),
+    )
+    .where(eq(tasks.id, taskId))
+    .limit(1)
+  const [row] = lock ? await q.for('update', { of: tasks }) : await q
+  if (!row) throw notFound('Task')
+  return row
+}

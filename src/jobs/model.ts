@@ -1,7 +1,7 @@
 import { t } from 'elysia'
-import { JOB_STATUSES } from '../../db/schema'
-import type { JobRow } from '../../jobs/queue'
-import { Int, literals } from '../../lib/schema'
+import { JOB_STATUSES } from '../db/schema'
+import { Int, literals } from '../lib/schema'
+import type { JobRow } from './queue'
 
 const Time = t.String({ format: 'date-time' })
 const JobStatus = literals(JOB_STATUSES)
