@@ -22,7 +22,7 @@ const IF_MATCH_MARK = 'x-taskbase-if-match'
 /**
  * Statuses the generic rules below cannot see: they come from what a handler or service does.
  * Keyed by `METHOD /path` of the document. The test suite fails on any status it sees that the
- * document does not declare (tests/openapi/status-recorder.ts), so this table cannot silently lag.
+ * document does not declare (tests/helpers/status-recorder.ts), so this table cannot silently lag.
  */
 export const EXTRA_STATUSES: Record<string, number[]> = {
   'GET /ready': [503],

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'bun:test'
-import { checkRecordedStatuses } from '../openapi/declared-statuses'
 import { testDatabase } from './db'
+import { checkRecordedStatuses } from './declared-statuses'
 
 process.env.TZ = 'UTC'
 // Create and migrate the shared test database once, before any file runs (PGlite init takes seconds).
