@@ -1,14 +1,17 @@
 import { Elysia, t } from 'elysia'
-import type { UserRole } from '../../db/schema'
 import type { IdentityDeps } from '../../deps'
-import { conflict, forbidden, notFound } from '../../lib/errors'
-import { etagOf, parseIfMatch } from '../../lib/etag'
-import { pageOf, toPage } from '../../lib/pagination'
+import { toPage } from '../../lib/pagination'
+import { created, noContent, withEtag } from '../../lib/responses'
 import { cleanPlugin } from '../../plugins/clean'
-import { API_PREFIX_PATH, type IdentityContext, isUuid, requireSession } from './context'
-import { cleanNames, IdentityModel, IdParams, lowerEmail, toPublicUser, UserPublic } from './model'
-import type { AuthUser } from './principal'
-import { createAccount, deleteUser, getUser, listUsers, updateUser } from './users-service'
+import {
+  adminCreateUser,
+  adminDeleteUser,
+  adminGetUser,
+  adminListUsers,
+  adminUpdateUser,
+} from './account-service'
+import type { IdentityContext } from './context'
+import { cleanNames, IdentityModel, IdParams, lowerEmail, UserPublic } from './model'
 
 const doc = (summary: string, description?: string) => ({
   tags: ['Users'],
@@ -16,63 +19,24 @@ const doc = (summary: string, description?: string) => ({
   ...(description ? { description } : {}),
 })
 
-/**
- * The admin rules of API.md: only a superadmin grants admin or superadmin, or touches a
- * superadmin. Nobody demotes or deactivates themselves (that could leave no administrator).
- */
-export function assertMayManage(actor: AuthUser, target: AuthUser | null, role?: UserRole) {
-  if (actor.role !== 'superadmin') {
-    if (target?.role === 'superadmin') throw forbidden('Only a superadmin can change a superadmin')
-    if (role && role !== 'user' && role !== target?.role)
-      throw forbidden('Only a superadmin can grant the admin or superadmin role')
-  }
-}
-
-async function target(ctx: IdentityContext, id: string) {
-  if (!isUuid(id)) throw notFound('User')
-  return getUser(ctx.db, id)
-}
-
 /** User administration (global roles admin and superadmin). */
 export const adminRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
   new Elysia({ prefix: '/users' })
     .use(deps.auth)
     .use(cleanPlugin)
-    .get(
-      '',
-      async ({ query }) => {
-        const page = toPage(query)
-        const { items, total } = await listUsers(ctx.db, query, page)
-        return pageOf(items.map(toPublicUser), total, page)
-      },
-      {
-        auth: true,
-        role: 'admin',
-        query: IdentityModel.listQuery,
-        response: { 200: IdentityModel.userList },
-        detail: doc(
-          'List users',
-          '`search` matches email, username and full name; sort by created_at, updated_at, email, username, full_name, role.',
-        ),
-      },
-    )
+    .get('', ({ query }) => adminListUsers(ctx, query, toPage(query)), {
+      auth: true,
+      role: 'admin',
+      query: IdentityModel.listQuery,
+      response: { 200: IdentityModel.userList },
+      detail: doc(
+        'List users',
+        '`search` matches email, username and full name; sort by created_at, updated_at, email, username, full_name, role.',
+      ),
+    })
     .post(
       '',
-      async ({ principal, body, set }) => {
-        assertMayManage(principal.user, null, body.role ?? 'user')
-        const user = await createAccount(ctx, {
-          email: body.email,
-          username: body.username,
-          password: body.password,
-          fullName: body.full_name,
-          role: body.role,
-          isActive: body.is_active,
-        })
-        set.status = 201
-        set.headers.location = `${API_PREFIX_PATH}/users/${user.id}`
-        set.headers.etag = etagOf(user.version)
-        return toPublicUser(user)
-      },
+      async ({ principal, body, set }) => created(set, 'users', await adminCreateUser(ctx, principal, body)),
       {
         auth: true,
         role: 'admin',
@@ -83,43 +47,17 @@ export const adminRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         detail: doc('Create a user', 'An admin may create users; only a superadmin creates admins.'),
       },
     )
-    .get(
-      '/:id',
-      async ({ params, set }) => {
-        const user = await target(ctx, params.id)
-        set.headers.etag = etagOf(user.version)
-        return toPublicUser(user)
-      },
-      {
-        auth: true,
-        role: 'admin',
-        params: IdParams,
-        response: { 200: UserPublic },
-        detail: doc('Get a user'),
-      },
-    )
+    .get('/:id', async ({ params, set }) => withEtag(set, await adminGetUser(ctx, params.id)), {
+      auth: true,
+      role: 'admin',
+      params: IdParams,
+      response: { 200: UserPublic },
+      detail: doc('Get a user'),
+    })
     .patch(
       '/:id',
-      async ({ principal, params, body, headers, set }) => {
-        const current = await target(ctx, params.id)
-        assertMayManage(principal.user, current, body.role)
-        // the email is where password resets go: a leaked admin token must not redirect anyone's
-        if (body.email !== undefined && body.email !== current.email)
-          requireSession(principal, 'An email address can only be changed from a login session')
-        if (
-          current.id === principal.user.id &&
-          ((body.role && body.role !== current.role) || body.is_active === false)
-        )
-          throw conflict('You cannot change your own role or deactivate yourself')
-        const { user } = await updateUser(
-          ctx.db,
-          current.id,
-          { email: body.email, fullName: body.full_name, role: body.role, isActive: body.is_active },
-          parseIfMatch(headers['if-match']) ?? undefined,
-        )
-        set.headers.etag = etagOf(user.version)
-        return toPublicUser(user)
-      },
+      async ({ principal, params, body, headers, set }) =>
+        withEtag(set, await adminUpdateUser(ctx, principal, params.id, body, headers['if-match'])),
       {
         auth: true,
         role: 'admin',
@@ -137,10 +75,8 @@ export const adminRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
     .delete(
       '/:id',
       async ({ principal, params, headers, set }) => {
-        const user = await target(ctx, params.id)
-        if (user.id === principal.user.id) throw conflict('You cannot delete your own account here')
-        await deleteUser(ctx.db, user.id, parseIfMatch(headers['if-match']) ?? undefined)
-        set.status = 204
+        await adminDeleteUser(ctx, principal, params.id, headers['if-match'])
+        return noContent(set)
       },
       {
         auth: true,

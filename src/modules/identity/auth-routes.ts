@@ -1,25 +1,15 @@
 import { Elysia, t } from 'elysia'
 import type { IdentityDeps } from '../../deps'
 import { clientIp } from '../../lib/client-ip'
-import { badRequest, notFound } from '../../lib/errors'
-import { etagOf } from '../../lib/etag'
+import { badRequest } from '../../lib/errors'
 import { noStore } from '../../lib/no-store'
-import { pageOf, toPage } from '../../lib/pagination'
-import type { Limit } from '../../lib/rate-limit'
+import { toPage } from '../../lib/pagination'
+import { noContent, withEtag } from '../../lib/responses'
 import { cleanPlugin } from '../../plugins/clean'
-import { API_PREFIX_PATH, type IdentityContext, isUuid, requireSession } from './context'
-import {
-  Accepted,
-  cleanNames,
-  IdentityModel,
-  IdParams,
-  lowerEmail,
-  TokenPair,
-  toPublicSession,
-  toPublicUser,
-  UserPublic,
-} from './model'
-import { endSession, listSessions, login, refresh } from './sessions-service'
+import { register } from './account-service'
+import { API_PREFIX_PATH, type IdentityContext } from './context'
+import { Accepted, cleanNames, IdentityModel, IdParams, lowerEmail, TokenPair, UserPublic } from './model'
+import { endMySession, listMySessions, login, logout, logoutAll, refresh } from './sessions-service'
 import {
   confirmEmailVerification,
   confirmPasswordReset,
@@ -27,9 +17,6 @@ import {
   requestPasswordReset,
   undoEmailChange,
 } from './tokens-service'
-import { createAccount, endApiTokens, endSessions } from './users-service'
-
-export const REGISTER_LIMIT: Limit = { limit: 10, windowMs: 3_600_000 }
 
 const doc = (summary: string, description?: string) => ({
   tags: ['Auth'],
@@ -45,22 +32,11 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
     .post(
       '/register',
       async ({ body, request, server, set }) => {
-        await ctx.limiter.consume(
-          `register:${clientIp(request, server, ctx.settings.TRUST_PROXY)}`,
-          REGISTER_LIMIT,
-        )
-        const user = await createAccount(ctx, {
-          email: body.email,
-          username: body.username,
-          password: body.password,
-          fullName: body.full_name,
-          welcome: true,
-        })
+        const user = await register(ctx, body, clientIp(request, server, ctx.settings.TRUST_PROXY))
         set.status = 201
         // the new user reads their account at /users/me (once logged in); /users/{id} is admin-only
         set.headers.location = `${API_PREFIX_PATH}/users/me`
-        set.headers.etag = etagOf(user.version)
-        return toPublicUser(user)
+        return withEtag(set, user)
       },
       {
         transform: lowerEmail,
@@ -111,19 +87,16 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
     .post(
       '/logout',
       async ({ principal, set }) => {
-        if (!principal.sessionId) throw badRequest('An API token has no session; revoke the token instead')
-        await endSession(ctx.db, principal.user.id, principal.sessionId)
-        set.status = 204
+        await logout(ctx, principal)
+        return noContent(set)
       },
       { auth: true, response: { 204: t.Void() }, detail: doc('End the current session') },
     )
     .post(
       '/logout-all',
       async ({ principal, set }) => {
-        requireSession(principal, 'Ending every session needs a login session, not an API token')
-        await endSessions(ctx.db, principal.user.id)
-        await endApiTokens(ctx.db, principal.user.id)
-        set.status = 204
+        await logoutAll(ctx, principal)
+        return noContent(set)
       },
       {
         auth: true,
@@ -134,31 +107,17 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         ),
       },
     )
-    .get(
-      '/sessions',
-      async ({ principal, query }) => {
-        const page = toPage(query)
-        const { items, total } = await listSessions(ctx.db, principal.user.id, page)
-        return pageOf(
-          items.map((s) => toPublicSession(s, principal.sessionId)),
-          total,
-          page,
-        )
-      },
-      {
-        auth: true,
-        query: IdentityModel.pageOnly,
-        response: { 200: IdentityModel.sessionList },
-        detail: doc('List my live sessions', 'Paginated, most recently used first.'),
-      },
-    )
+    .get('/sessions', ({ principal, query }) => listMySessions(ctx, principal, toPage(query)), {
+      auth: true,
+      query: IdentityModel.pageOnly,
+      response: { 200: IdentityModel.sessionList },
+      detail: doc('List my live sessions', 'Paginated, most recently used first.'),
+    })
     .delete(
       '/sessions/:id',
       async ({ principal, params, set }) => {
-        requireSession(principal, 'Ending a session needs a login session, not an API token')
-        if (!isUuid(params.id)) throw notFound('Session')
-        await endSession(ctx.db, principal.user.id, params.id)
-        set.status = 204
+        await endMySession(ctx, principal, params.id)
+        return noContent(set)
       },
       { auth: true, params: IdParams, response: { 204: t.Void() }, detail: doc('End one of my sessions') },
     )

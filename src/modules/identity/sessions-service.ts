@@ -2,10 +2,13 @@ import { and, count, desc, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzl
 import type { Db } from '../../db/client'
 import { oneTimeTokens, refreshTokens, sessions, users } from '../../db/schema'
 import { randomToken, sha256Hex } from '../../lib/crypto'
-import { forbidden, notFound, unauthorized } from '../../lib/errors'
-import type { Page } from '../../lib/pagination'
+import { badRequest, forbidden, notFound, unauthorized } from '../../lib/errors'
+import { type Page, pageOf } from '../../lib/pagination'
 import type { Limit } from '../../lib/rate-limit'
-import type { IdentityContext } from './context'
+import { type IdentityContext, isUuid, requireSession } from './context'
+import { toPublicSession } from './model'
+import type { Principal } from './principal'
+import { endApiTokens, endSessions } from './users-service'
 
 export const LOGIN_LIMITS = {
   /** Password checks per (IP, account) and minute; a correct password resets it. */
@@ -217,4 +220,34 @@ export async function purgeExpired(db: Db) {
     .where(lt(oneTimeTokens.expiresAt, sql`now()`))
     .returning({ id: oneTimeTokens.id })
   return { sessions: gone.length, oneTimeTokens: tokens.length }
+}
+
+/** `POST /auth/logout`: ends the current session (an API token has none: 400, revoke it instead). */
+export async function logout(ctx: Pick<IdentityContext, 'db'>, principal: Principal) {
+  if (!principal.sessionId) throw badRequest('An API token has no session; revoke the token instead')
+  await endSession(ctx.db, principal.user.id, principal.sessionId)
+}
+
+/** `POST /auth/logout-all`: from a login session; every session and every API token ends. */
+export async function logoutAll(ctx: Pick<IdentityContext, 'db'>, principal: Principal) {
+  requireSession(principal, 'Ending every session needs a login session, not an API token')
+  await endSessions(ctx.db, principal.user.id)
+  await endApiTokens(ctx.db, principal.user.id)
+}
+
+/** `GET /auth/sessions`: mine, the one making the request marked `current`. */
+export async function listMySessions(ctx: Pick<IdentityContext, 'db'>, principal: Principal, page: Page) {
+  const { items, total } = await listSessions(ctx.db, principal.user.id, page)
+  return pageOf(
+    items.map((s) => toPublicSession(s, principal.sessionId)),
+    total,
+    page,
+  )
+}
+
+/** `DELETE /auth/sessions/{id}`: from a login session, like logout-all. */
+export async function endMySession(ctx: Pick<IdentityContext, 'db'>, principal: Principal, id: string) {
+  requireSession(principal, 'Ending a session needs a login session, not an API token')
+  if (!isUuid(id)) throw notFound('Session')
+  await endSession(ctx.db, principal.user.id, id)
 }

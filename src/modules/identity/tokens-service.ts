@@ -3,13 +3,14 @@ import type { Db } from '../../db/client'
 import { type ApiTokenScope, apiTokens, type OneTimePurpose, oneTimeTokens, users } from '../../db/schema'
 import { randomToken, sha256Hex } from '../../lib/crypto'
 import { conflict, fieldError, notFound, validationFailed } from '../../lib/errors'
-import type { Page } from '../../lib/pagination'
+import { type Page, pageOf } from '../../lib/pagination'
 import { uniqueViolation } from '../../lib/pg-errors'
 import type { Limit } from '../../lib/rate-limit'
-import type { IdentityContext } from './context'
+import { futureDate, type IdentityContext, isUuid, requireSession } from './context'
 import { queueMail } from './mail-jobs'
+import { toPublicToken } from './model'
 import { passwordProblems } from './password'
-import { API_TOKEN_PREFIX, type AuthUser } from './principal'
+import { API_TOKEN_PREFIX, type AuthUser, type Principal } from './principal'
 import { endApiTokens, endSessions, setPassword } from './users-service'
 
 export const RESET_REQUEST_LIMIT: Limit = { limit: 3, windowMs: 3_600_000 }
@@ -215,4 +216,41 @@ export async function undoEmailChange(ctx: IdentityContext, token: string) {
     if (uniqueViolation(e)) throw conflict('Another account uses that address now; contact an administrator')
     throw e
   }
+}
+
+/**
+ * `POST /users/me/tokens`: from a login session only (a leaked API token must not mint tokens that
+ * outlive its revocation); the secret is in this answer and nowhere else.
+ */
+export async function createMyToken(
+  ctx: Pick<IdentityContext, 'db'>,
+  principal: Principal,
+  input: { name: string; scope: ApiTokenScope; expires_at?: string | null },
+) {
+  requireSession(principal, 'API tokens can only be created from a login session')
+  const expiresAt = input.expires_at ? futureDate(input.expires_at, 'expires_at') : null
+  const token = await createApiToken(ctx.db, principal.user.id, {
+    name: input.name,
+    scope: input.scope,
+    expiresAt,
+  })
+  return { ...toPublicToken(token), token: token.token }
+}
+
+/** `GET /users/me/tokens`. */
+export async function listMyTokens(ctx: Pick<IdentityContext, 'db'>, principal: Principal, page: Page) {
+  const { items, total } = await listApiTokens(ctx.db, principal.user.id, page)
+  return pageOf(items.map(toPublicToken), total, page)
+}
+
+/** `GET /users/me/tokens/{id}`. */
+export async function getMyToken(ctx: Pick<IdentityContext, 'db'>, principal: Principal, id: string) {
+  if (!isUuid(id)) throw notFound('API token')
+  return toPublicToken(await getApiToken(ctx.db, principal.user.id, id))
+}
+
+/** `DELETE /users/me/tokens/{id}`: refused at once (the next request with it is a 401). */
+export async function revokeMyToken(ctx: Pick<IdentityContext, 'db'>, principal: Principal, id: string) {
+  if (!isUuid(id)) throw notFound('API token')
+  await deleteApiToken(ctx.db, principal.user.id, id)
 }

@@ -4,6 +4,7 @@ import { apiTokens, projectMembers, projects, sessions, type UserRole, users } f
 import { conflict, fieldError, notFound, preconditionFailed, validationFailed } from '../../lib/errors'
 import { type Page, parseSort } from '../../lib/pagination'
 import { uniqueViolation } from '../../lib/pg-errors'
+import { likePattern } from '../../lib/sql'
 import type { IdentityContext } from './context'
 import { queueMail } from './mail-jobs'
 import { USER_SORT } from './model'
@@ -226,9 +227,6 @@ const SORT_COLUMNS = {
   role: users.role,
 }
 
-/** `%`, `_` and `\` match literally in a search term. */
-export const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`)
-
 export async function listUsers(
   db: Db,
   q: { search?: string; role?: UserRole; is_active?: boolean; sort?: string },
@@ -236,7 +234,7 @@ export async function listUsers(
 ) {
   const sort = parseSort(q.sort, USER_SORT)
   const term = q.search?.trim()
-  const pattern = term ? `%${escapeLike(term)}%` : undefined
+  const pattern = term ? likePattern(term) : undefined
   const where = and(
     pattern
       ? or(ilike(users.email, pattern), ilike(users.username, pattern), ilike(users.fullName, pattern))
