@@ -1,9 +1,7 @@
 import { Elysia } from 'elysia'
 import type { ModuleDeps } from '../../deps'
-import { JobModel, toPublicJob } from '../../jobs/model'
-import { getJob, jobStats, retryJob } from '../../jobs/queue'
-import { isUuid } from '../../lib/api'
-import { notFound } from '../../lib/errors'
+import { JobModel } from '../../jobs/model'
+import { getMyJob, queueStats, retryFailedJob } from './service'
 
 const tags = ['Jobs']
 
@@ -12,21 +10,13 @@ export const jobRoutes = ({ auth, database }: ModuleDeps) => {
   const db = database.db
   return new Elysia({ name: 'jobs' })
     .use(auth)
-    .get(
-      '/jobs/:id',
-      async ({ principal, params }) => {
-        const job = isUuid(params.id) ? await getJob(db, params.id) : null
-        if (!job || job.requestedBy !== principal.user.id) throw notFound('Job')
-        return toPublicJob(job)
-      },
-      {
-        auth: true,
-        params: JobModel.params,
-        response: JobModel.job,
-        detail: { tags, summary: 'A job I requested', description: 'Anyone else’s job is a 404.' },
-      },
-    )
-    .get('/admin/jobs', () => jobStats(db), {
+    .get('/jobs/:id', ({ principal, params }) => getMyJob(db, principal.user.id, params.id), {
+      auth: true,
+      params: JobModel.params,
+      response: JobModel.job,
+      detail: { tags, summary: 'A job I requested', description: 'Anyone else’s job is a 404.' },
+    })
+    .get('/admin/jobs', () => queueStats(db), {
       auth: true,
       role: 'admin',
       response: JobModel.stats,
@@ -36,22 +26,15 @@ export const jobRoutes = ({ auth, database }: ModuleDeps) => {
         description: 'Admin. Counts by type and status; the age of the oldest waiting job.',
       },
     })
-    .post(
-      '/admin/jobs/:id/retry',
-      async ({ params }) => {
-        if (!isUuid(params.id)) throw notFound('Job')
-        return toPublicJob(await retryJob(db, params.id))
+    .post('/admin/jobs/:id/retry', ({ params }) => retryFailedJob(db, params.id), {
+      auth: true,
+      role: 'admin',
+      params: JobModel.params,
+      response: JobModel.job,
+      detail: {
+        tags,
+        summary: 'Retry a failed job',
+        description: 'Admin. Only a failed job (409 otherwise); its attempts start over.',
       },
-      {
-        auth: true,
-        role: 'admin',
-        params: JobModel.params,
-        response: JobModel.job,
-        detail: {
-          tags,
-          summary: 'Retry a failed job',
-          description: 'Admin. Only a failed job (409 otherwise); its attempts start over.',
-        },
-      },
-    )
+    })
 }

@@ -11,10 +11,10 @@ export const reportRoutes = ({ auth, database }: ModuleDeps) => {
   return new Elysia({ name: 'reports' }).use(auth).post(
     '/projects/:id/reports',
     async ({ principal, params, set }) => {
-      const job = await requestReport(db, principal.user.id, params.id)
+      const accepted = await requestReport(db, principal.user.id, params.id)
       set.status = 202
-      set.headers.location = `${API_PREFIX}/jobs/${job.id}`
-      return { job_id: job.id, status: job.status }
+      set.headers.location = `${API_PREFIX}/jobs/${accepted.job_id}`
+      return accepted
     },
     {
       auth: true,

@@ -1,7 +1,7 @@
 import { and, count, eq, inArray, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { jobs, projects, TASK_PRIORITIES, TASK_STATUSES, tasks, users } from '../../db/schema'
-import { enqueue, type JobRow } from '../../jobs/queue'
+import { enqueue } from '../../jobs/queue'
 import { type JobDefinition, PermanentJobError } from '../../jobs/runner'
 import { projectAccess } from '../../shared/access'
 
@@ -13,7 +13,7 @@ const OVERDUE_LISTED = 20
  * `POST /projects/{id}/reports`: any member may ask. One report per member and project is queued
  * or running at a time: asking again meanwhile answers with that job (no queue flooding).
  */
-export async function requestReport(db: Db, userId: string, projectId: string): Promise<JobRow> {
+export async function requestReport(db: Db, userId: string, projectId: string) {
   await projectAccess(db, projectId, userId)
   const [pending] = await db
     .select()
@@ -27,14 +27,15 @@ export async function requestReport(db: Db, userId: string, projectId: string): 
       ),
     )
     .limit(1)
-  if (pending) return pending
-  const job = await enqueue(db, {
-    type: REPORT_JOB,
-    payload: { project_id: projectId },
-    requestedBy: userId,
-    maxAttempts: 3,
-  })
-  return job!
+  const job =
+    pending ??
+    (await enqueue(db, {
+      type: REPORT_JOB,
+      payload: { project_id: projectId },
+      requestedBy: userId,
+      maxAttempts: 3,
+    }))!
+  return { job_id: job.id, status: job.status }
 }
 
 const zeroes = <K extends string>(keys: readonly K[]) =>
