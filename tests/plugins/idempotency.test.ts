@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test'
-import { and, eq } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import { idempotencyKeys, projects, tasks } from '../../src/db/schema'
 import { createUser, expectProblem, unique } from '../helpers/app'
+import { usingPostgres } from '../helpers/db'
 import { API, makeProject, testApp } from '../helpers/projects-fixtures'
 
 describe('Idempotency-Key on POST', () => {
@@ -87,15 +88,27 @@ describe('Idempotency-Key on POST', () => {
     const me = await createUser(ctx)
     const p = await makeProject(ctx, me)
     const key = unique('key-')
-    const res = await Promise.all(
-      Array.from({ length: 5 }, () =>
-        ctx.req('POST', `${API}/projects/${p.id}/tasks`, {
-          token: me.token,
-          body: { title: 'same' },
-          headers: { 'idempotency-key': key },
-        }),
-      ),
-    )
+    const send = () =>
+      Promise.all(
+        Array.from({ length: 5 }, () =>
+          ctx.req('POST', `${API}/projects/${p.id}/tasks`, {
+            token: me.token,
+            body: { title: 'same' },
+            headers: { 'idempotency-key': key },
+          }),
+        ),
+      )
+    // On PostgreSQL, hold the project row (creating a task locks it) so the first request is still
+    // running when the others arrive: they must see its claim. PGlite runs one statement at a time,
+    // so there the requests interleave by themselves.
+    let pending: ReturnType<typeof send> | undefined
+    if (usingPostgres())
+      await ctx.db.transaction(async (tx) => {
+        await tx.execute(sql`select 1 from projects where id = ${p.id} for update`)
+        pending = send()
+        await Bun.sleep(300)
+      })
+    const res = await (pending ?? send())
     const created = res.filter((r) => r.status === 201 && !r.headers.get('idempotency-replayed'))
     expect(created.length).toBe(1)
     for (const r of res) {
