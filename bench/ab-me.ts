@@ -1,0 +1,77 @@
+/**
+ * A/B of GET /users/me between two builds (e.g. before and after a change): both binaries against
+ * fresh PostgreSQL databases, wrk rounds alternating A and B, medians.
+ *   bun bench/ab-me.ts <binary A> <binary B> [--rounds=3] [--seconds=10] [--connections=64]
+ */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort, freshPostgres, table, userToken, waitFor, wrk } from './lib'
+
+const arg = (name: string, def: string) =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def
+const [binA, binB] = process.argv.slice(2).filter((a) => !a.startsWith('--'))
+if (!binA || !binB) throw new Error('usage: bun bench/ab-me.ts <binary A> <binary B>')
+const rounds = Number(arg('rounds', '3'))
+const seconds = Number(arg('seconds', '10'))
+const connections = Number(arg('connections', '64'))
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+async function start(binary: string) {
+  const pg = await freshPostgres()
+  const port = freePort()
+  const proc = Bun.spawn([binary, 'serve'], {
+    cwd: mkdtempSync(join(tmpdir(), 'tb-ab-')),
+    env: {
+      ...process.env,
+      DATABASE_URL: pg.url,
+      DB_POOL_MAX: '16',
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      SECRET_KEY: 'bench-secret-key-0123456789-abcdefghijkl',
+    },
+    stdout: 'ignore',
+    stderr: 'inherit',
+  })
+  const base = `http://127.0.0.1:${port}`
+  await waitFor(`${base}/ready`, 60_000)
+  const token = await userToken(base)
+  return { base, token, proc, pg }
+}
+
+const a = await start(binA)
+const b = await start(binB)
+const runs: Record<'A' | 'B', Awaited<ReturnType<typeof wrk>>[]> = { A: [], B: [] }
+try {
+  for (let i = 0; i < rounds; i++)
+    for (const [name, s] of [
+      ['A', a],
+      ['B', b],
+    ] as const)
+      runs[name].push(
+        await wrk({
+          url: `${s.base}/api/v1/users/me`,
+          connections,
+          seconds,
+          headers: { authorization: `Bearer ${s.token}` },
+        }),
+      )
+} finally {
+  for (const s of [a, b]) {
+    s.proc.kill('SIGTERM')
+    await s.proc.exited
+    await s.pg.drop()
+  }
+}
+console.log(
+  table(
+    (['A', 'B'] as const).map((name) => ({
+      build: `${name}: ${name === 'A' ? binA : binB}`,
+      'req/s': Math.round(median(runs[name].map((r) => r.rps))),
+      'p50 ms': median(runs[name].map((r) => r.p50)),
+      'p99 ms': median(runs[name].map((r) => r.p99)),
+      errors: runs[name].reduce((n, r) => n + r.errors, 0),
+    })),
+  ),
+)
