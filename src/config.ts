@@ -78,6 +78,18 @@ export const SettingsSchema = T.Object({
     default: 'Taskbase <no-reply@taskbase.local>',
     description: 'Sender of outgoing mail',
   }),
+  REDIS_URL: T.Optional(
+    T.String({
+      pattern: '^rediss?://',
+      description: 'Redis for rate limits shared by every instance; unset = per-instance memory',
+    }),
+  ),
+  REGISTER_LIMIT_PER_HOUR: Int(
+    10,
+    1,
+    1_000_000,
+    'Registrations per client IP and hour (raise it for offices behind one NAT address)',
+  ),
   JOBS_ENABLED: Bool(
     true,
     'Run background jobs (mail, reports, purge) in this instance; false = API only, another instance works the queue',
@@ -121,7 +133,7 @@ export class ConfigError extends Error {
   }
 }
 
-const SECRET_NAMES = new Set(['SECRET_KEY', 'JWT_PREVIOUS_SECRETS', 'DATABASE_URL', 'SMTP_URL'])
+const SECRET_NAMES = new Set(['SECRET_KEY', 'JWT_PREVIOUS_SECRETS', 'DATABASE_URL', 'SMTP_URL', 'REDIS_URL'])
 
 /** Reads a .env file (KEY=value lines, optional quotes, # comments). Real environment variables win. */
 export function parseDotenv(text: string): Record<string, string> {

@@ -1,6 +1,7 @@
 import type { Settings } from './config'
 import type { Database } from './db/client'
 import type { Logger } from './lib/logger'
+import type { RateLimitStore } from './lib/rate-limit'
 import type { Jwt } from './modules/identity'
 import type { AuthPlugin } from './plugins/auth'
 
@@ -15,6 +16,8 @@ export interface AppDeps {
   database: Database
   logger: Logger
   lifecycle?: Lifecycle
+  /** Where rate-limit counters live (serve: Redis when REDIS_URL is set); default: this app's memory. */
+  rateLimitStore?: RateLimitStore
 }
 
 /** What a feature module gets: the app deps plus the shared guard plugin (use it, never re-create it). */

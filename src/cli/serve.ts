@@ -4,6 +4,7 @@ import type { Lifecycle } from '../deps'
 import { JOB_SCHEDULES, jobDefinitions } from '../jobs/definitions'
 import { JobRunner } from '../jobs/runner'
 import { createMailer } from '../lib/mailer'
+import { createRateLimitStore } from '../lib/rate-limit-redis'
 import { VERSION } from '../lib/version'
 import { type CliIO, loggerFor, openDatabase, settingsOrExit } from './common'
 
@@ -40,7 +41,9 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
     throw e
   }
   const lifecycle: Lifecycle = { shuttingDown: false }
-  const app = createApp({ settings, database, logger, lifecycle }).listen({
+  const limits = createRateLimitStore(settings.REDIS_URL, logger)
+  await limits.ready
+  const app = createApp({ settings, database, logger, lifecycle, rateLimitStore: limits.store }).listen({
     hostname: settings.HOST,
     port: settings.PORT,
     reusePort: false,
@@ -97,6 +100,7 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
       }
       await jobsStopped
       await database.close()
+      limits.close()
       logger.info('stopped')
       resolveClosed()
     })()

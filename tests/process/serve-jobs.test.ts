@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { SMTPServer } from 'smtp-server'
 import { apiBusy, startServer } from '../../src/cli/serve'
 import { TEST_PASSWORD, TEST_SECRET, unique } from '../helpers/app'
+import { startSmtpSink } from '../helpers/smtp'
 
 /**
  * `serve` works the job queue: a registration's welcome mail reaches a real SMTP server through the
@@ -13,30 +12,13 @@ import { TEST_PASSWORD, TEST_SECRET, unique } from '../helpers/app'
  * next instance with jobs on sends it. Embedded database in a DATA_DIR of its own, so no other
  * test's runner can take these jobs.
  */
-const received: { to: string[]; data: string }[] = []
-const smtp = new SMTPServer({
-  authOptional: true,
-  disabledCommands: ['STARTTLS', 'AUTH'],
-  logger: false,
-  onData(stream, session, callback) {
-    let data = ''
-    stream.on('data', (c: Buffer) => {
-      data += c.toString()
-    })
-    stream.on('end', () => {
-      received.push({ to: session.envelope.rcptTo.map((r) => r.address), data })
-      callback()
-    })
-  },
-})
-let smtpPort = 0
+let smtp: Awaited<ReturnType<typeof startSmtpSink>>
 const dir = mkdtempSync(join(tmpdir(), 'tb-serve-jobs-'))
 beforeAll(async () => {
-  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r))
-  smtpPort = (smtp.server.address() as AddressInfo).port
+  smtp = await startSmtpSink()
 })
 afterAll(async () => {
-  await new Promise<void>((r) => smtp.close(() => r()))
+  await smtp.close()
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -49,7 +31,7 @@ const serve = (env: Record<string, string>) =>
       LOG_LEVEL: 'error',
       HOST: '127.0.0.1',
       PORT: '0',
-      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
       JOBS_POLL_INTERVAL_MS: '100',
       ...env,
     },
@@ -71,7 +53,7 @@ async function register(url: string) {
   return email
 }
 
-const mailTo = (email: string) => received.filter((m) => m.to.includes(email))
+const mailTo = (email: string) => smtp.received.filter((m) => m.to.includes(email))
 
 async function waitForMail(email: string) {
   for (let i = 0; i < 1000 && !mailTo(email).length; i++) await Bun.sleep(20)

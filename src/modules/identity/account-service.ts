@@ -22,7 +22,8 @@ import {
  * pass the validated input, the caller and the client IP.
  */
 
-export const REGISTER_LIMIT: Limit = { limit: 10, windowMs: 3_600_000 }
+/** Registrations per client IP: REGISTER_LIMIT_PER_HOUR (10 by default) an hour. */
+export const registerLimit = (perHour: number): Limit => ({ limit: perHour, windowMs: 3_600_000 })
 
 type RegisterInput = typeof IdentityModel.register.static
 type UpdateMeInput = typeof IdentityModel.updateMe.static
@@ -33,7 +34,7 @@ const versions = (ifMatch: string | undefined) => parseIfMatch(ifMatch) ?? undef
 
 /** `POST /auth/register`: 10 attempts per IP and hour, counted before the (slow) hash. */
 export async function register(ctx: IdentityContext, input: RegisterInput, ip: string) {
-  await ctx.limiter.consume(`register:${ip}`, REGISTER_LIMIT)
+  await ctx.limiter.consume(`register:${ip}`, registerLimit(ctx.settings.REGISTER_LIMIT_PER_HOUR))
   const user = await createAccount(ctx, {
     email: input.email,
     username: input.username,

@@ -15,7 +15,7 @@ export const identityModule = (deps: IdentityDeps) => {
     logger: deps.logger,
     jwt: deps.jwt,
     hasher: createPasswordHasher(deps.settings),
-    limiter: new RateLimiter(),
+    limiter: new RateLimiter(deps.rateLimitStore),
     inFlight: new InFlightLimiter(),
   }
   return new Elysia({ name: 'identity', seed: deps.settings })

@@ -1,13 +1,12 @@
 import { describe, expect, test } from 'bun:test'
-import type { AddressInfo } from 'node:net'
 import { eq } from 'drizzle-orm'
-import { SMTPServer } from 'smtp-server'
 import { jobs } from '../../../src/db/schema'
 import { type JobContext, JobRunner } from '../../../src/jobs/runner'
 import { memoryLogger } from '../../../src/lib/logger'
 import { createMailer, type Mailer, type smtpMailer } from '../../../src/lib/mailer'
 import { mailJob } from '../../../src/modules/identity/mail-jobs'
 import { createTestApp, expectProblem, type TestContext } from '../../helpers/app'
+import { startSmtpSink } from '../../helpers/smtp'
 import { account, identityApp, register } from './helpers'
 
 const jobContext = (ctx: TestContext) =>
@@ -50,28 +49,7 @@ describe('mail transports', () => {
   })
 
   test('the SMTP transport delivers to a real SMTP server', async () => {
-    const received: { from?: string; to: string[]; data: string }[] = []
-    const server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData(stream, session, callback) {
-        let data = ''
-        stream.on('data', (c: Buffer) => {
-          data += c.toString()
-        })
-        stream.on('end', () => {
-          received.push({
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
-            to: session.envelope.rcptTo.map((r) => r.address),
-            data,
-          })
-          callback()
-        })
-      },
-    })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-    const port = (server.server.address() as AddressInfo).port
+    const { port, received, close } = await startSmtpSink()
     try {
       const mailer = createMailer(
         { SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM: 'Taskbase <no-reply@taskbase.test>' },
@@ -86,7 +64,7 @@ describe('mail transports', () => {
       expect(received[0]!.data).toContain('Subject: Hello over SMTP')
       expect(received[0]!.data).toContain('body text')
     } finally {
-      await new Promise<void>((r) => server.close(() => r()))
+      await close()
     }
   })
 
