@@ -30,6 +30,7 @@ async function start(binary: string) {
       HOST: '127.0.0.1',
       PORT: String(port),
       SECRET_KEY: 'bench-secret-key-0123456789-abcdefghijkl',
+      RATE_LIMIT_READS_PER_MINUTE: '0',
     },
     stdout: 'ignore',
     stderr: 'inherit',

@@ -3,6 +3,8 @@ import { Elysia } from 'elysia'
 import { corsOrigins } from './config'
 import type { AppDeps } from './deps'
 import { API_PREFIX } from './lib/api'
+import { createApiLimits } from './lib/api-limits'
+import { MemoryRateLimitStore } from './lib/rate-limit'
 import { activityRoutes } from './modules/activity'
 import { commentRoutes } from './modules/comments'
 import { dashboardRoutes } from './modules/dashboard'
@@ -24,7 +26,8 @@ export { API_PREFIX }
 export function createApp(deps: AppDeps) {
   const { settings, database, logger } = deps
   const jwt = createJwt(settings.SECRET_KEY, settings.JWT_ALGORITHM, settings.jwtPreviousSecrets)
-  const auth = authPlugin(createAuthenticator(database.db, jwt, logger))
+  const limits = deps.rateLimitStore ?? new MemoryRateLimitStore()
+  const auth = authPlugin(createAuthenticator(database.db, jwt, logger), createApiLimits(settings, limits))
   const idempotency = idempotencyPlugin({ db: database.db, logger })
   const origins = corsOrigins(settings)
 
@@ -37,7 +40,16 @@ export function createApp(deps: AppDeps) {
         credentials: false,
         methods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS'],
         allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'Idempotency-Key', 'X-Request-ID'],
-        exposeHeaders: ['Allow', 'ETag', 'Location', 'Retry-After', 'X-Request-ID', 'Idempotency-Replayed'],
+        exposeHeaders: [
+          'Allow',
+          'ETag',
+          'Location',
+          'Retry-After',
+          'RateLimit',
+          'RateLimit-Policy',
+          'X-Request-ID',
+          'Idempotency-Replayed',
+        ],
         maxAge: 600,
       }),
     )
@@ -57,7 +69,7 @@ export function createApp(deps: AppDeps) {
     .use(systemRoutes(deps))
     .group(API_PREFIX, (api) =>
       api
-        .use(identityModule({ ...deps, auth, jwt }))
+        .use(identityModule({ ...deps, rateLimitStore: limits, auth, jwt }))
         .use(projectsModule({ ...deps, auth }))
         .use(taskRoutes({ ...deps, auth }))
         .use(commentRoutes({ ...deps, auth }))

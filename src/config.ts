@@ -90,6 +90,24 @@ export const SettingsSchema = T.Object({
     1_000_000,
     'Registrations per client IP and hour (raise it for offices behind one NAT address)',
   ),
+  RATE_LIMIT_READS_PER_MINUTE: Int(
+    600,
+    0,
+    1_000_000,
+    'Authenticated GET requests per user (session) or API token and minute; 0 = no limit',
+  ),
+  RATE_LIMIT_WRITES_PER_MINUTE: Int(
+    600,
+    0,
+    1_000_000,
+    'Authenticated POST, PATCH, PUT and DELETE requests per user or API token and minute; 0 = no limit',
+  ),
+  RATE_LIMIT_EXPORTS_PER_MINUTE: Int(
+    10,
+    0,
+    1_000_000,
+    'Task exports per user or API token and minute; 0 = no limit',
+  ),
   JOBS_ENABLED: Bool(
     true,
     'Run background jobs (mail, reports, purge) in this instance; false = API only, another instance works the queue',

@@ -114,8 +114,9 @@ export const payloadTooLarge = (limit: number) =>
 export const unsupportedMediaType = (detail: string) => new AppError('unsupported_media_type', detail)
 export const validationFailed = (errors: FieldError[], detail = 'Request is invalid') =>
   new AppError('validation_failed', detail, errors)
-export const rateLimited = (retryAfterSeconds: number) =>
+export const rateLimited = (retryAfterSeconds: number, headers: Record<string, string> = {}) =>
   new AppError('rate_limited', 'Too many requests, try again later', undefined, {
+    ...headers,
     'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))),
   })
 export const internalError = () => new AppError('internal_error', 'Internal server error')

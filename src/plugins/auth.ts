@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import type { UserRole } from '../db/schema'
+import { type ApiLimits, limitClass } from '../lib/api-limits'
 import { forbidden, unauthorized } from '../lib/errors'
 import type { Authenticate, Principal } from '../modules/identity'
 import { requestMeta } from './request-context'
@@ -28,13 +29,14 @@ const principals = new WeakMap<Request, Principal>()
 /** The authenticated caller of a guarded request (set before validation), or undefined. */
 export const principalOf = (request: Request): Principal | undefined => principals.get(request)
 
-export const authPlugin = (authenticate: Authenticate) =>
+export const authPlugin = (authenticate: Authenticate, spend?: ApiLimits) =>
   new Elysia({ name: 'auth' })
     .macro('auth', {
       detail: { security: bearerSecurity },
       // transform runs before validation: a caller without a valid token learns nothing about the
-      // schema (401 first), and a read token or a deactivated account gets its 403 first too
-      async transform({ headers, request }) {
+      // schema (401 first), and a read token or a deactivated account gets its 403 first too; the
+      // per-caller limit is counted next, before any of the request's own work
+      async transform({ headers, request, path, set }) {
         const token = bearer(headers)
         if (!token) throw unauthorized()
         const principal = await authenticate(token)
@@ -43,6 +45,11 @@ export const authPlugin = (authenticate: Authenticate) =>
         if (!principal.user.isActive) throw forbidden('This account is deactivated')
         if (principal.scope === 'read' && !READ_METHODS.has(request.method))
           throw forbidden('This API token has read scope only')
+        if (spend) {
+          const subject = principal.tokenId ? `token:${principal.tokenId}` : `user:${principal.user.id}`
+          const limitHeaders = await spend(limitClass(request.method, path), subject)
+          if (limitHeaders) Object.assign(set.headers, limitHeaders)
+        }
         principals.set(request, principal)
       },
       resolve({ request }): { principal: Principal } {

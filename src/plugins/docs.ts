@@ -46,6 +46,15 @@ const CHALLENGE = {
 }
 const RETRY_AFTER = {
   'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 1 } },
+  RateLimit: {
+    description:
+      'Per-caller limits (IETF RateLimit header fields): `"<class>";r=<remaining>;t=<seconds to reset>`; also on successful answers to authenticated requests',
+    schema: { type: 'string', examples: ['"reads";r=0;t=42'] },
+  },
+  'RateLimit-Policy': {
+    description: 'The quota of the class: `"<class>";q=<requests>;w=<window seconds>`',
+    schema: { type: 'string', examples: ['"reads";q=600;w=60'] },
+  },
 }
 
 /**

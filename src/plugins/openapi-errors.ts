@@ -184,7 +184,7 @@ function errorStatuses(path: string, method: string, op: Operation): number[] {
     (op.parameters ?? []).some((p) => p.in !== 'path') ||
     op.requestBody !== undefined ||
     ['post', 'put', 'patch'].includes(method)
-  if (secured) statuses.add(401).add(403)
+  if (secured) statuses.add(401).add(403).add(429) // the per-caller limit counts every secured request
   if (path.includes('{')) statuses.add(404)
   if (writes) statuses.add(413).add(415) // any body on these methods is read, limited and typed
   if (takesInput) statuses.add(422)

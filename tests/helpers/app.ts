@@ -19,6 +19,10 @@ export function testSettings(env: Record<string, string> = {}): Settings {
       SECRET_KEY: TEST_SECRET,
       PASSWORD_HASH_MEMORY_KIB: '8192',
       PASSWORD_HASH_TIME_COST: '1',
+      // suites make thousands of requests as one user; tests/lib/api-limits.test.ts turns these on
+      RATE_LIMIT_READS_PER_MINUTE: '0',
+      RATE_LIMIT_WRITES_PER_MINUTE: '0',
+      RATE_LIMIT_EXPORTS_PER_MINUTE: '0',
       LOG_LEVEL: 'debug',
       ...env,
     },
