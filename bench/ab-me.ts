@@ -2,22 +2,34 @@
  * A/B of GET /users/me between two builds (e.g. before and after a change): both binaries against
  * fresh PostgreSQL databases, wrk rounds alternating A and B, medians.
  *   bun bench/ab-me.ts <binary A> <binary B> [--rounds=3] [--seconds=10] [--connections=64]
+ *     [--a-env=NAME=VALUE,...] [--b-env=NAME=VALUE,...]   (one binary twice with different settings)
  */
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { freePort, freshPostgres, table, userToken, waitFor, wrk } from './lib'
 
 const arg = (name: string, def: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def
-const [binA, binB] = process.argv.slice(2).filter((a) => !a.startsWith('--'))
+const [binA, binB] = process.argv
+  .slice(2)
+  .filter((a) => !a.startsWith('--'))
+  .map((p) => resolve(p))
 if (!binA || !binB) throw new Error('usage: bun bench/ab-me.ts <binary A> <binary B>')
 const rounds = Number(arg('rounds', '3'))
 const seconds = Number(arg('seconds', '10'))
 const connections = Number(arg('connections', '64'))
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-async function start(binary: string) {
+const envOf = (name: string) =>
+  Object.fromEntries(
+    arg(name, '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  )
+
+async function start(binary: string, extra: Record<string, string>) {
   const pg = await freshPostgres()
   const port = freePort()
   const proc = Bun.spawn([binary, 'serve'], {
@@ -31,6 +43,7 @@ async function start(binary: string) {
       PORT: String(port),
       SECRET_KEY: 'bench-secret-key-0123456789-abcdefghijkl',
       RATE_LIMIT_READS_PER_MINUTE: '0',
+      ...extra,
     },
     stdout: 'ignore',
     stderr: 'inherit',
@@ -41,8 +54,8 @@ async function start(binary: string) {
   return { base, token, proc, pg }
 }
 
-const a = await start(binA)
-const b = await start(binB)
+const a = await start(binA, envOf('a-env'))
+const b = await start(binB, envOf('b-env'))
 const runs: Record<'A' | 'B', Awaited<ReturnType<typeof wrk>>[]> = { A: [], B: [] }
 try {
   for (let i = 0; i < rounds; i++)
