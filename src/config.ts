@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
 import { type Static, Type as T } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { parseTrustProxy, type TrustProxy } from './lib/client-ip'
 
 const Int = (def: number, min: number, max: number, description: string) =>
   T.Integer({ default: def, minimum: min, maximum: max, description })
@@ -60,7 +61,11 @@ export const SettingsSchema = T.Object({
     description: 'debug, info, warn or error',
   }),
   DOCS_ENABLED: T.Optional(T.Boolean({ description: 'Serve /docs (default: on, off in production)' })),
-  TRUST_PROXY: Bool(false, 'Believe X-Forwarded-For for the client IP'),
+  TRUST_PROXY: T.String({
+    default: 'false',
+    description:
+      'Which X-Forwarded-For entries to believe for the client IP: false; true (one proxy); a hop count; or a comma list of proxy addresses/CIDRs',
+  }),
   PUBLIC_URL: T.String({ default: 'http://localhost:8000', description: 'Base URL used in emailed links' }),
   SMTP_URL: T.Optional(
     T.String({
@@ -143,6 +148,8 @@ export type Settings = Static<typeof SettingsSchema> & {
   secretGenerated: boolean
   /** JWT_PREVIOUS_SECRETS as a list. */
   jwtPreviousSecrets: string[]
+  /** TRUST_PROXY, parsed. */
+  trustProxy: TrustProxy
 }
 
 export class ConfigError extends Error {
@@ -240,6 +247,8 @@ export function loadSettings(opts: LoadOptions = {}): Settings {
     if (origin && origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin))
       problems.push(describe('CORS_ORIGINS', 'each origin must look like https://host[:port]', origin))
   }
+  const trustProxy = parseTrustProxy(s.TRUST_PROXY)
+  if ('error' in trustProxy) problems.push(`TRUST_PROXY: ${trustProxy.error}`)
   if (s.MAIL_TRANSPORT === 'smtp' && !s.SMTP_URL)
     problems.push('SMTP_URL: is required when MAIL_TRANSPORT=smtp')
   if (problems.length) throw new ConfigError(problems)
@@ -260,6 +269,7 @@ export function loadSettings(opts: LoadOptions = {}): Settings {
     DOCS_ENABLED: s.DOCS_ENABLED ?? !production,
     secretGenerated,
     jwtPreviousSecrets,
+    trustProxy: trustProxy as TrustProxy,
   }
 }
 

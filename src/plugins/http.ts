@@ -82,7 +82,7 @@ const nulRefused = () =>
   badRequest('Text must be well-formed Unicode without NUL characters (U+0000) or unpaired surrogates')
 
 export interface HttpDeps {
-  settings: Pick<Settings, 'MAX_BODY_BYTES' | 'ENVIRONMENT'>
+  settings: Pick<Settings, 'MAX_BODY_BYTES' | 'ENVIRONMENT'> & Partial<Pick<Settings, 'PUBLIC_URL'>>
   logger: Logger
 }
 
@@ -218,12 +218,19 @@ export const httpPlugin = ({ settings, logger }: HttpDeps) => {
   return plugin as unknown as ReturnType<typeof httpInstance>
 }
 
-const httpInstance = ({ settings, logger }: HttpDeps, routes: () => readonly RouteLike[]) =>
-  new Elysia({ name: 'http', seed: settings })
+/** The security headers of every answer: with an https PUBLIC_URL, HSTS too (one year, subdomains). */
+export const securityHeaders = (publicUrl: string): Record<string, string> =>
+  publicUrl.startsWith('https://')
+    ? { ...API_SECURITY_HEADERS, 'strict-transport-security': 'max-age=31536000; includeSubDomains' }
+    : API_SECURITY_HEADERS
+
+const httpInstance = ({ settings, logger }: HttpDeps, routes: () => readonly RouteLike[]) => {
+  const headers = securityHeaders(settings.PUBLIC_URL ?? '')
+  return new Elysia({ name: 'http', seed: settings })
     .onRequest(({ request, set }) => {
       const meta = startRequest(request)
       set.headers['x-request-id'] = meta.id
-      Object.assign(set.headers, API_SECURITY_HEADERS)
+      Object.assign(set.headers, headers)
       // Not thrown here: the hooks registered after this one (CORS) must still add their headers.
       // Raised by the first hook after routing (parse, before any body is read, or beforeHandle) or,
       // on an unknown route, by the error handler.
@@ -343,3 +350,4 @@ const httpInstance = ({ settings, logger }: HttpDeps, routes: () => readonly Rou
       })
     })
     .as('global')
+}

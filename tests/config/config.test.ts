@@ -21,7 +21,7 @@ describe('loadSettings', () => {
   test('applies defaults and coerces numbers and booleans from strings', () => {
     const s = loadSettings({ env: { PORT: '9000', TRUST_PROXY: 'yes', SECRET_KEY: 'x' }, dotenvPath: null })
     expect(s.PORT).toBe(9000)
-    expect(s.TRUST_PROXY).toBe(true)
+    expect(s.trustProxy).toEqual({ kind: 'hops', hops: 1 })
     expect(s.DB_POOL_MAX).toBe(10)
     expect(s.MAX_BODY_BYTES).toBe(1_048_576)
     expect(s.SHUTDOWN_TIMEOUT_MS).toBe(10_000)

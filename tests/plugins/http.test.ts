@@ -189,3 +189,15 @@ describe('security headers and CORS on the real app', () => {
     expect(res.headers.get('access-control-allow-origin')).toBeNull()
   })
 })
+
+describe('HSTS (issue 13 #5)', () => {
+  test('sent on every answer when PUBLIC_URL is https, never over a plain-http deployment', async () => {
+    const https = await createTestApp({ env: { PUBLIC_URL: 'https://tasks.example.com' } })
+    for (const path of ['/health', '/api/v1/users/me', '/api/v1/nowhere']) {
+      const res = await https.req('GET', path)
+      expect(res.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains')
+    }
+    const plain = await createTestApp({ env: { PUBLIC_URL: 'http://localhost:8000' } })
+    expect((await plain.req('GET', '/health')).headers.get('strict-transport-security')).toBeNull()
+  })
+})

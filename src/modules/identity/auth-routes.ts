@@ -32,7 +32,7 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
     .post(
       '/register',
       async ({ body, request, server, set }) => {
-        const user = await register(ctx, body, clientIp(request, server, ctx.settings.TRUST_PROXY))
+        const user = await register(ctx, body, clientIp(request, server, ctx.settings.trustProxy))
         set.status = 201
         // the new user reads their account at /users/me (once logged in); /users/{id} is admin-only
         set.headers.location = `${API_PREFIX_PATH}/users/me`
@@ -59,7 +59,7 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
         return login(ctx, {
           login: body.username,
           password: body.password,
-          ip: clientIp(request, server, ctx.settings.TRUST_PROXY),
+          ip: clientIp(request, server, ctx.settings.trustProxy),
           userAgent: request.headers.get('user-agent'),
         })
       },
@@ -125,7 +125,7 @@ export const authRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
       '/password-reset/request',
       async ({ body, set, request, server }) => {
         // the same work for every address (a counter and an insert): the lookup is in the mail job
-        await requestPasswordReset(ctx, body.email, clientIp(request, server, ctx.settings.TRUST_PROXY))
+        await requestPasswordReset(ctx, body.email, clientIp(request, server, ctx.settings.trustProxy))
         set.status = 202
         return { status: 'accepted' as const }
       },

@@ -45,7 +45,7 @@ export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
             principal,
             body,
             headers['if-match'],
-            clientIp(request, server, ctx.settings.TRUST_PROXY),
+            clientIp(request, server, ctx.settings.trustProxy),
           ),
         ),
       {
@@ -63,7 +63,7 @@ export const meRoutes = (deps: IdentityDeps, ctx: IdentityContext) =>
     .post(
       '/password',
       async ({ principal, body, set, request, server }) => {
-        await changeMyPassword(ctx, principal, body, clientIp(request, server, ctx.settings.TRUST_PROXY))
+        await changeMyPassword(ctx, principal, body, clientIp(request, server, ctx.settings.trustProxy))
         return noContent(set)
       },
       {

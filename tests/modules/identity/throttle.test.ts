@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test'
 import { and, eq, sql } from 'drizzle-orm'
+import { loadSettings } from '../../../src/config'
 import { jobs } from '../../../src/db/schema'
-import { clientIp } from '../../../src/lib/client-ip'
+import { clientIp, parseTrustProxy, type TrustProxy } from '../../../src/lib/client-ip'
 import { MemoryRateLimitStore, RateLimiter } from '../../../src/lib/rate-limit'
 import { MAIL_JOB } from '../../../src/modules/identity/mail-jobs'
 import { expectProblem } from '../../helpers/app'
@@ -145,11 +146,44 @@ describe('clientIp', () => {
   const req = (xff?: string) =>
     new Request('http://localhost/', { headers: xff ? { 'x-forwarded-for': xff } : {} })
 
+  const trust = (v: string) => parseTrustProxy(v) as TrustProxy
+
   test('trusts the right-most X-Forwarded-For entry only with TRUST_PROXY', () => {
-    expect(clientIp(req('1.1.1.1, 2.2.2.2'), server, true)).toBe('2.2.2.2')
-    expect(clientIp(req('1.1.1.1, 2.2.2.2'), server, false)).toBe('192.0.2.7')
-    expect(clientIp(req(' , '), server, true)).toBe('192.0.2.7')
-    expect(clientIp(req(), null, true)).toBe('unknown')
-    expect(clientIp(req(), { requestIP: () => null }, false)).toBe('unknown')
+    expect(clientIp(req('1.1.1.1, 2.2.2.2'), server, trust('true'))).toBe('2.2.2.2')
+    expect(clientIp(req('1.1.1.1, 2.2.2.2'), server, trust('false'))).toBe('192.0.2.7')
+    expect(clientIp(req(' , '), server, trust('true'))).toBe('192.0.2.7')
+    expect(clientIp(req(), null, trust('true'))).toBe('unknown')
+    expect(clientIp(req(), { requestIP: () => null }, trust('false'))).toBe('unknown')
+  })
+
+  test('a hop count believes that many entries from the right (issue 13 #5)', () => {
+    // client 1.1.1.1 forged "6.6.6.6"; CDN appended 1.1.1.1, the load balancer appended 10.0.0.5
+    const xff = '6.6.6.6, 1.1.1.1, 10.0.0.5'
+    expect(clientIp(req(xff), server, trust('2'))).toBe('1.1.1.1')
+    expect(clientIp(req(xff), server, trust('1'))).toBe('10.0.0.5')
+    expect(clientIp(req('1.1.1.1'), server, trust('3'))).toBe('1.1.1.1') // fewer entries: the left-most
+  })
+
+  test('a proxy list steps left from the socket peer while the address is one of ours', () => {
+    const lb = { requestIP: () => ({ address: '10.0.0.2' }) }
+    const ours = trust('10.0.0.0/8, fd00::/8, 192.0.2.1')
+    expect(clientIp(req('6.6.6.6, 1.1.1.1, 10.0.0.5'), lb, ours)).toBe('1.1.1.1')
+    expect(clientIp(req('1.1.1.1, fd00::7'), lb, ours)).toBe('1.1.1.1')
+    // the peer is not a proxy of ours: its header is not believed at all
+    expect(clientIp(req('1.1.1.1'), server, ours)).toBe('192.0.2.7')
+    // every entry is ours: the left-most one
+    expect(clientIp(req('10.1.1.1'), lb, ours)).toBe('10.1.1.1')
+  })
+
+  test('TRUST_PROXY values: words, counts and lists; a bad entry is a config error', () => {
+    expect(parseTrustProxy('no')).toEqual({ kind: 'none' })
+    expect(parseTrustProxy('ON')).toEqual({ kind: 'hops', hops: 1 })
+    expect(parseTrustProxy('3')).toEqual({ kind: 'hops', hops: 3 })
+    expect(parseTrustProxy('10.0.0.0/8')).toMatchObject({ kind: 'list' })
+    expect(parseTrustProxy('10.0.0.0/33')).toHaveProperty('error')
+    expect(parseTrustProxy('proxy.local')).toHaveProperty('error')
+    expect(() => loadSettings({ env: { TRUST_PROXY: '10.0.0.0/40' }, dotenvPath: null })).toThrow(
+      'TRUST_PROXY',
+    )
   })
 })
