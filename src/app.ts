@@ -2,8 +2,10 @@ import { cors } from '@elysiajs/cors'
 import { Elysia } from 'elysia'
 import { corsOrigins } from './config'
 import type { AppDeps } from './deps'
+import { jobStats } from './jobs/queue'
 import { API_PREFIX } from './lib/api'
 import { createApiLimits } from './lib/api-limits'
+import { createMetrics } from './lib/metrics'
 import { MemoryRateLimitStore } from './lib/rate-limit'
 import { activityRoutes } from './modules/activity'
 import { commentRoutes } from './modules/comments'
@@ -27,13 +29,16 @@ export function createApp(deps: AppDeps) {
   const { settings, database, logger } = deps
   const jwt = createJwt(settings.SECRET_KEY, settings.JWT_ALGORITHM, settings.jwtPreviousSecrets)
   const limits = deps.rateLimitStore ?? new MemoryRateLimitStore()
+  const metrics =
+    deps.metrics ??
+    (settings.METRICS_ENABLED ? createMetrics({ jobs: () => jobStats(database.db) }) : undefined)
   const auth = authPlugin(createAuthenticator(database.db, jwt, logger), createApiLimits(settings, limits))
   const idempotency = idempotencyPlugin({ db: database.db, logger })
   const origins = corsOrigins(settings)
 
   let listRoutes!: () => RouteInfo[]
   const app = new Elysia({ normalize: false })
-    .use(httpPlugin({ settings, logger }))
+    .use(httpPlugin({ settings, logger, metrics }))
     .use(
       cors({
         origin: origins === true ? true : origins.length ? origins : false,
@@ -66,7 +71,7 @@ export function createApp(deps: AppDeps) {
     })
     .use(idempotency)
     .use(docsPlugin({ uiEnabled: settings.DOCS_ENABLED }))
-    .use(systemRoutes(deps))
+    .use(systemRoutes({ ...deps, metrics: settings.METRICS_PORT ? undefined : metrics }))
     .group(API_PREFIX, (api) =>
       api
         .use(identityModule({ ...deps, rateLimitStore: limits, auth, jwt }))

@@ -95,6 +95,13 @@ export const SettingsSchema = T.Object({
     1_000_000,
     'Registrations per client IP and hour (raise it for offices behind one NAT address)',
   ),
+  METRICS_ENABLED: Bool(false, 'Serve Prometheus metrics at /metrics'),
+  METRICS_PORT: Int(
+    0,
+    0,
+    65_535,
+    'Serve /metrics on this port only, never with the API (0 = on the API port)',
+  ),
   RATE_LIMIT_READS_PER_MINUTE: Int(
     600,
     0,

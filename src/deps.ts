@@ -1,6 +1,7 @@
 import type { Settings } from './config'
 import type { Database } from './db/client'
 import type { Logger } from './lib/logger'
+import type { Metrics } from './lib/metrics'
 import type { RateLimitStore } from './lib/rate-limit'
 import type { Jwt } from './modules/identity'
 import type { AuthPlugin } from './plugins/auth'
@@ -18,6 +19,8 @@ export interface AppDeps {
   lifecycle?: Lifecycle
   /** Where rate-limit counters live (serve: Redis when REDIS_URL is set); default: this app's memory. */
   rateLimitStore?: RateLimitStore
+  /** Prometheus metrics of this process (serve creates them when METRICS_ENABLED). */
+  metrics?: Metrics
 }
 
 /** What a feature module gets: the app deps plus the shared guard plugin (use it, never re-create it). */

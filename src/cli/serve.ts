@@ -2,15 +2,19 @@ import { createApp } from '../app'
 import { migrate } from '../db/migrate'
 import type { Lifecycle } from '../deps'
 import { JOB_SCHEDULES, jobDefinitions } from '../jobs/definitions'
+import { jobStats } from '../jobs/queue'
 import { JobRunner } from '../jobs/runner'
 import { createMailer } from '../lib/mailer'
-import { createRateLimitStore } from '../lib/rate-limit-redis'
+import { createMetrics } from '../lib/metrics'
+import { createRateLimitStore, type FallbackRateLimitStore } from '../lib/rate-limit-redis'
 import { VERSION } from '../lib/version'
 import { type CliIO, loggerFor, openDatabase, settingsOrExit } from './common'
 
 export interface RunningServer {
   port: number
   url: string
+  /** Where /metrics answers when METRICS_PORT gives it a listener of its own. */
+  metricsUrl?: string
   /** Stops accepting, waits for in-flight requests (up to SHUTDOWN_TIMEOUT_MS), closes the database. */
   shutdown(reason?: string): Promise<void>
   closed: Promise<void>
@@ -43,7 +47,22 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
   const lifecycle: Lifecycle = { shuttingDown: false }
   const limits = createRateLimitStore(settings.REDIS_URL, logger)
   await limits.ready
-  const app = createApp({ settings, database, logger, lifecycle, rateLimitStore: limits.store }).listen({
+  let pending = () => 0
+  const metrics = settings.METRICS_ENABLED
+    ? createMetrics({
+        jobs: () => jobStats(database.db),
+        inFlight: () => pending(),
+        rateLimitFallbacks: () => (limits.store as Partial<FallbackRateLimitStore>).fallbacks ?? 0,
+      })
+    : undefined
+  const app = createApp({
+    settings,
+    database,
+    logger,
+    lifecycle,
+    rateLimitStore: limits.store,
+    metrics,
+  }).listen({
     hostname: settings.HOST,
     port: settings.PORT,
     reusePort: false,
@@ -54,6 +73,19 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
     maxRequestBodySize: Math.max(settings.MAX_BODY_BYTES * 2, 1024 * 1024 * 1024),
   })
   const server = app.server!
+  pending = () => server.pendingRequests
+  // METRICS_PORT: a listener of its own, so /metrics is never exposed with the API
+  const metricsServer =
+    metrics && settings.METRICS_PORT
+      ? Bun.serve({
+          hostname: settings.HOST,
+          port: settings.METRICS_PORT,
+          fetch: async (req) =>
+            new URL(req.url).pathname === '/metrics'
+              ? new Response(await metrics.text(), { headers: { 'content-type': metrics.contentType } })
+              : new Response('Not Found', { status: 404 }),
+        })
+      : undefined
   // background work belongs to the serving process, not to the app (tests build many apps)
   const runner = settings.JOBS_ENABLED
     ? new JobRunner({
@@ -99,6 +131,7 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
         await server.stop(true)
       }
       await jobsStopped
+      metricsServer?.stop(true)
       await database.close()
       limits.close()
       logger.info('stopped')
@@ -106,7 +139,13 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
     })()
     return stopping
   }
-  return { port, url: `http://127.0.0.1:${port}`, shutdown, closed }
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    metricsUrl: metricsServer ? `http://127.0.0.1:${metricsServer.port}/metrics` : undefined,
+    shutdown,
+    closed,
+  }
 }
 
 /** `taskbase serve`: runs until SIGTERM or SIGINT, then shuts down gracefully and returns 0. */

@@ -14,6 +14,7 @@ import {
   validationFailed,
 } from '../lib/errors'
 import type { Logger } from '../lib/logger'
+import type { Metrics } from '../lib/metrics'
 import { problemResponse } from '../lib/problem'
 import { requestMeta, startRequest } from './request-context'
 
@@ -84,6 +85,8 @@ const nulRefused = () =>
 export interface HttpDeps {
   settings: Pick<Settings, 'MAX_BODY_BYTES' | 'ENVIRONMENT'> & Partial<Pick<Settings, 'PUBLIC_URL'>>
   logger: Logger
+  /** Records every answered request when METRICS_ENABLED. */
+  metrics?: Metrics
 }
 
 function mediaType(request: Request): string | null {
@@ -209,10 +212,10 @@ const VALIDATION_DETAIL: Record<string, string> = {
  * Request id, access log, security headers, body limits and the one error handler that turns
  * every failure — ours, Elysia's, or an unexpected throw — into problem+json (API.md, Errors).
  */
-export const httpPlugin = ({ settings, logger }: HttpDeps) => {
+export const httpPlugin = ({ settings, logger, metrics }: HttpDeps) => {
   // The route table of the app this plugin is mounted on answers "which methods does this path
   // take?" (405). Elysia points a used plugin's getGlobalRoutes at its parent's; used alone, its own.
-  const plugin: { getGlobalRoutes(): RouteLike[] } = httpInstance({ settings, logger }, () =>
+  const plugin: { getGlobalRoutes(): RouteLike[] } = httpInstance({ settings, logger, metrics }, () =>
     plugin.getGlobalRoutes(),
   ) as unknown as { getGlobalRoutes(): RouteLike[] }
   return plugin as unknown as ReturnType<typeof httpInstance>
@@ -224,7 +227,7 @@ export const securityHeaders = (publicUrl: string): Record<string, string> =>
     ? { ...API_SECURITY_HEADERS, 'strict-transport-security': 'max-age=31536000; includeSubDomains' }
     : API_SECURITY_HEADERS
 
-const httpInstance = ({ settings, logger }: HttpDeps, routes: () => readonly RouteLike[]) => {
+const httpInstance = ({ settings, logger, metrics }: HttpDeps, routes: () => readonly RouteLike[]) => {
   const headers = securityHeaders(settings.PUBLIC_URL ?? '')
   return new Elysia({ name: 'http', seed: settings })
     .onRequest(({ request, set }) => {
@@ -340,11 +343,14 @@ const httpInstance = ({ settings, logger }: HttpDeps, routes: () => readonly Rou
     .onAfterResponse({ as: 'global' }, ({ request, route, set, path }) => {
       const meta = requestMeta(request)
       const status = meta.status ?? (typeof set.status === 'number' ? set.status : 200)
+      const ms = performance.now() - meta.start
+      // by route template only: a raw path would make one series per id (unbounded)
+      metrics?.observe(request.method, route || meta.route || '(unmatched)', status, ms / 1000)
       logger.info('request', {
         method: request.method,
         route: route || meta.route || path,
         status,
-        duration_ms: Math.round((performance.now() - meta.start) * 100) / 100,
+        duration_ms: Math.round(ms * 100) / 100,
         request_id: meta.id,
         ...(meta.userId ? { user_id: meta.userId } : {}),
       })

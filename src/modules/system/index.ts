@@ -5,9 +5,9 @@ import { unavailable } from '../../lib/errors'
 import { VERSION } from '../../lib/version'
 
 /** Liveness (no I/O) and readiness (database reachable, migrations applied, not shutting down). */
-export const systemRoutes = ({ database, lifecycle, logger }: AppDeps) => {
+export const systemRoutes = ({ database, lifecycle, logger, metrics }: AppDeps) => {
   let migrated = false
-  return new Elysia({ name: 'system', detail: { tags: ['Operations'] } })
+  const app = new Elysia({ name: 'system', detail: { tags: ['Operations'] } })
     .get('/health', () => ({ status: 'ok' as const, version: VERSION }), {
       response: t.Object({ status: t.Literal('ok'), version: t.String() }),
       detail: { summary: 'Liveness', description: 'Answers without touching the database.' },
@@ -37,4 +37,14 @@ export const systemRoutes = ({ database, lifecycle, logger }: AppDeps) => {
         },
       },
     )
+  if (!metrics) return app
+  // Prometheus text; not part of the API document (operators scrape it, clients never call it)
+  return app.get(
+    '/metrics',
+    async ({ set }) => {
+      set.headers['content-type'] = metrics.contentType
+      return metrics.text()
+    },
+    { detail: { hide: true } },
+  )
 }

@@ -1,0 +1,44 @@
+import { afterAll, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startServer } from '../../src/cli/serve'
+import { TEST_SECRET } from '../helpers/app'
+
+const dir = mkdtempSync(join(tmpdir(), 'tb-metrics-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+test('METRICS_PORT serves /metrics on a listener of its own, never on the API port', async () => {
+  const probe = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() })
+  const metricsPort = probe.port!
+  probe.stop(true)
+  const server = await startServer({
+    env: {
+      DATA_DIR: dir,
+      DATABASE_URL: '',
+      SECRET_KEY: TEST_SECRET,
+      LOG_LEVEL: 'error',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      JOBS_ENABLED: 'false',
+      METRICS_ENABLED: 'true',
+      METRICS_PORT: String(metricsPort),
+    },
+    stdout: () => {},
+    stderr: () => {},
+  })
+  try {
+    expect(server.metricsUrl).toBe(`http://127.0.0.1:${metricsPort}/metrics`)
+    expect((await fetch(`${server.url}/health`)).status).toBe(200)
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(404)
+    await Bun.sleep(20)
+    const res = await fetch(server.metricsUrl!)
+    expect(res.status).toBe(200)
+    const text = await res.text()
+    expect(text).toContain('taskbase_http_requests_total{method="GET",route="/health",status="200"} 1')
+    expect(text).toMatch(/taskbase_http_requests_in_flight \d+/)
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status).toBe(404)
+  } finally {
+    await server.shutdown('test')
+  }
+}, 30_000)
