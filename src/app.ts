@@ -8,6 +8,7 @@ import { createApiLimits } from './lib/api-limits'
 import { createMetrics } from './lib/metrics'
 import { MemoryRateLimitStore } from './lib/rate-limit'
 import { activityRoutes } from './modules/activity'
+import { backupRoutes } from './modules/backup'
 import { commentRoutes } from './modules/comments'
 import { dashboardRoutes } from './modules/dashboard'
 import { createAuthenticator, createJwt, identityModule } from './modules/identity'
@@ -81,7 +82,8 @@ export function createApp(deps: AppDeps) {
         .use(activityRoutes({ ...deps, auth }))
         .use(dashboardRoutes({ ...deps, auth }))
         .use(reportRoutes({ ...deps, auth }))
-        .use(jobRoutes({ ...deps, auth })),
+        .use(jobRoutes({ ...deps, auth }))
+        .use(backupRoutes({ ...deps, auth })),
     )
   listRoutes = () => app.routes as RouteInfo[]
   return app

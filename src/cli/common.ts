@@ -1,5 +1,5 @@
 import { ConfigError, loadSettings, type Settings } from '../config'
-import { createDatabase, type Database } from '../db/client'
+import { createDatabase, type Database, type DatabaseOptions } from '../db/client'
 import { DataDirLockedError } from '../db/lock'
 import { createLogger, type Logger } from '../lib/logger'
 
@@ -125,9 +125,12 @@ export function loggerFor(settings: Settings): Logger {
 }
 
 /** Opens the configured database; a DATA_DIR held by another process is a clean exit 1. */
-export async function openDatabase(settings: Settings): Promise<Database> {
+export async function openDatabase(
+  settings: Settings,
+  extra: Partial<DatabaseOptions> = {},
+): Promise<Database> {
   try {
-    return await createDatabase(settings)
+    return await createDatabase({ ...settings, ...extra })
   } catch (e) {
     if (e instanceof DataDirLockedError) throw new ExitError(`taskbase: ${e.message}`, 1)
     throw e

@@ -3,6 +3,7 @@ import { type CliIO, ExitError, processIO } from './common'
 
 export type { CliIO }
 
+import { backupCommand, restoreCommand } from './backup'
 import { createAdminCommand } from './create-admin'
 import { healthcheckCommand } from './healthcheck'
 import { migrateCommand } from './migrate'
@@ -18,6 +19,14 @@ export const commands: Record<string, Command> = {
   'create-admin': {
     run: createAdminCommand,
     help: 'create a superadmin: --email X --username Y (password from TASKBASE_ADMIN_PASSWORD or a prompt)',
+  },
+  backup: {
+    run: backupCommand,
+    help: 'FILE: snapshot the embedded database of a stopped DATA_DIR (a running server: GET /api/v1/admin/backup)',
+  },
+  restore: {
+    run: restoreCommand,
+    help: 'FILE [--force]: restore a snapshot into DATA_DIR (refuses a non-empty one without --force)',
   },
   healthcheck: {
     run: healthcheckCommand,

@@ -32,6 +32,11 @@ export interface Database {
   listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>
   /** The postgres.js client (postgres mode only), for raw SQL such as EXPLAIN in bench/. */
   pg?: postgres.Sql
+  /**
+   * Embedded only: a consistent snapshot of the whole database as a gzipped tar (PGlite runs one
+   * statement at a time, so the dump sees no half-done transaction). Restore with `restoreEmbedded`.
+   */
+  dump?(): Promise<Blob>
 }
 
 export interface DatabaseOptions {
@@ -43,6 +48,8 @@ export interface DatabaseOptions {
   onQuery?: (query: string) => void
   /** In-memory embedded database (tests); no files, no lock. */
   memory?: boolean
+  /** Embedded: start from this snapshot (a `dump()`), into an empty data directory. */
+  loadDataDir?: Blob
 }
 
 const loadedAssets: { wasm?: Promise<WebAssembly.Module>; initdb?: Promise<WebAssembly.Module> } = {}
@@ -89,7 +96,11 @@ async function createPglite(opts: DatabaseOptions): Promise<Database> {
   }
   let client: PGlite
   try {
-    client = await PGlite.create({ dataDir, ...(await pgliteAssets()) })
+    client = await PGlite.create({
+      dataDir,
+      ...(await pgliteAssets()),
+      ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
+    })
   } catch (e) {
     release()
     throw e
@@ -109,6 +120,9 @@ async function createPglite(opts: DatabaseOptions): Promise<Database> {
     async ping() {
       if (closed) throw new Error('database is closed')
       await client.query('select 1')
+    },
+    async dump() {
+      return client.dumpDataDir('gzip')
     },
     async listen(channel, onMessage) {
       const stop = await client.listen(channel, onMessage)

@@ -43,6 +43,7 @@ export const EXTRA_STATUSES: Record<string, number[]> = {
   [`POST ${API_PREFIX}/projects/{id}/members`]: [409],
   [`PATCH ${API_PREFIX}/projects/{id}/members/{user_id}`]: [409],
   [`DELETE ${API_PREFIX}/projects/{id}/members/{user_id}`]: [409],
+  [`GET ${API_PREFIX}/admin/backup`]: [409],
 }
 
 /** The shared problem+json response (components/responses) of each error status. */

@@ -1,0 +1,42 @@
+import { Elysia, t } from 'elysia'
+import type { ModuleDeps } from '../../deps'
+import { conflict } from '../../lib/errors'
+
+/**
+ * GET /admin/backup (superadmin): a consistent snapshot of the embedded database while the server
+ * keeps serving — the same gzipped tar as `taskbase backup FILE`, restored by `taskbase restore`.
+ * With DATABASE_URL it is a 409: PostgreSQL is backed up with pg_dump.
+ */
+export const backupRoutes = ({ auth, database, logger }: ModuleDeps) =>
+  new Elysia({ name: 'backup' }).use(auth).get(
+    '/admin/backup',
+    async ({ set }) => {
+      if (!database.dump)
+        throw conflict('This server runs on PostgreSQL: back it up with pg_dump -Fc "$DATABASE_URL"')
+      const started = performance.now()
+      const dump = await database.dump()
+      logger.info('backup taken', { bytes: dump.size, ms: Math.round(performance.now() - started) })
+      const name = `taskbase-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.tar.gz`
+      return new Response(dump, {
+        headers: {
+          ...(set.headers as Record<string, string>),
+          'content-type': 'application/gzip',
+          'content-disposition': `attachment; filename="${name}"`,
+          'cache-control': 'no-store',
+        },
+      })
+    },
+    {
+      auth: true,
+      role: 'superadmin',
+      response: {
+        200: t.String({ format: 'binary', description: 'gzipped tar of the embedded data directory' }),
+      },
+      detail: {
+        tags: ['Operations'],
+        summary: 'Back up the embedded database',
+        description:
+          'Superadmin. A consistent snapshot taken while the server keeps serving; restore it with `taskbase restore FILE` into an empty DATA_DIR. 409 on PostgreSQL (use pg_dump).',
+      },
+    },
+  )
