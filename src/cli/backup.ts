@@ -65,6 +65,10 @@ export async function restoreCommand(io: CliIO, args: string[]): Promise<number>
     throw new ExitError(`taskbase: restore is for the embedded database; ${PG_DUMP_HINT}`, 2)
   const file = fileArg(args, 'restore')
   if (!existsSync(file)) throw new ExitError(`taskbase: no such file: ${file}`, 2)
+  // a gzip stream at least (PGlite's own check comes later and fails noisily)
+  const magic = new Uint8Array(await Bun.file(file).slice(0, 2).arrayBuffer())
+  if (magic[0] !== 0x1f || magic[1] !== 0x8b)
+    throw new ExitError(`taskbase: ${file} is not a Taskbase backup (a gzipped tar from taskbase backup)`, 2)
   const dir = resolve(settings.DATA_DIR)
   const pgdata = join(dir, 'pgdata')
   let release: () => void

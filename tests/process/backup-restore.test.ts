@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
@@ -158,6 +158,28 @@ describe('taskbase backup / restore', () => {
     expect(restored.users).toHaveLength(1)
     expect(restored).toEqual(await contents(source))
   }, 120_000)
+
+  test('a DATA_DIR held by another live process is refused by both; a file that is no archive restores nothing', async () => {
+    // pid 1 is always alive: its lock is a real one
+    const held = tmp()
+    writeFileSync(join(held, 'taskbase.lock'), '1')
+    const b = io({ DATA_DIR: held })
+    expect(await runCli(['backup', join(tmp(), 'x.tar.gz')], b.cli)).toBe(1)
+    expect(b.err()).toContain('pid 1')
+    const gz = join(tmp(), 'some.tar.gz')
+    writeFileSync(gz, Bun.gzipSync('x'))
+    const r = io({ DATA_DIR: held })
+    expect(await runCli(['restore', gz], r.cli)).toBe(1)
+    expect(r.err()).toContain('pid 1')
+    // not an archive at all: a usage error, and the target is left untouched
+    const archive = join(tmp(), 'garbage.tar.gz')
+    writeFileSync(archive, 'not a tar')
+    const target = tmp()
+    const bad = io({ DATA_DIR: target })
+    expect(await runCli(['restore', archive], bad.cli)).toBe(2)
+    expect(bad.err()).toContain('not a Taskbase backup')
+    expect(existsSync(join(target, 'pgdata'))).toBe(false)
+  }, 60_000)
 
   test('PostgreSQL mode refuses both with the pg_dump way; bad arguments are usage errors', async () => {
     const pg = io({ DATABASE_URL: 'postgres://127.0.0.1:1/none', DATA_DIR: tmp() })
