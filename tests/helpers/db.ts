@@ -1,8 +1,13 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { createDatabase, type Database } from '../../src/db/client'
 import { migrate } from '../../src/db/migrate'
 
-/** Counts SQL statements sent through Drizzle (for no-N+1 assertions). */
-export const queryLog = { count: 0, statements: [] as string[], recording: false }
+/**
+ * Counts SQL statements sent through Drizzle (for no-N+1 assertions), per countQueries call a statement belongs to: the async context it was sent from. Background
+ * work of the same process (a job runner polling the shared database) runs in contexts of its own,
+ * so it never lands in a request's count.
+ */
+const counting = new AsyncLocalStorage<{ count: number; statements: string[] }>()
 
 let shared: Promise<Database> | undefined
 
@@ -20,8 +25,11 @@ export function testDatabase(): Promise<Database> {
       DB_POOL_MAX: 10,
       DB_STATEMENT_TIMEOUT_MS: 30_000,
       onQuery: (q) => {
-        queryLog.count++
-        if (queryLog.recording) queryLog.statements.push(q)
+        const mine = counting.getStore()
+        if (mine) {
+          mine.count++
+          mine.statements.push(q)
+        }
       },
     })
     await migrate(database)
@@ -36,15 +44,9 @@ export const usingPostgres = () => Boolean(process.env.DATABASE_URL)
 export async function countQueries<T>(
   fn: () => Promise<T>,
 ): Promise<{ result: T; count: number; statements: string[] }> {
-  const before = queryLog.count
-  queryLog.statements = []
-  queryLog.recording = true
-  try {
-    const result = await fn()
-    return { result, count: queryLog.count - before, statements: [...queryLog.statements] }
-  } finally {
-    queryLog.recording = false
-  }
+  const mine = { count: 0, statements: [] as string[] }
+  const result = await counting.run(mine, fn)
+  return { result, count: mine.count, statements: mine.statements }
 }
 
 /** A PostgreSQL server for tests that need a real one (DATABASE_URL's, or the local default), or null. */

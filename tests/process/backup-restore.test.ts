@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
 import { type CliIO, runCli } from '../../src/cli'
-import { startServer } from '../../src/cli/serve'
 import { createDatabase } from '../../src/db/client'
 import { TEST_PASSWORD, TEST_SECRET } from '../helpers/app'
+import { serveEmbedded } from '../helpers/serve'
 
 /** Issue 13 #3: backup and restore of the embedded database, offline and from a running server. */
 const ENTRY = join(import.meta.dir, '../../src/index.ts')
@@ -50,19 +50,7 @@ async function contents(dataDir: string) {
 describe('taskbase backup / restore', () => {
   test('round trip from a stopped data dir: every row equal; a non-empty target needs --force', async () => {
     const source = tmp()
-    const server = await startServer({
-      env: {
-        DATA_DIR: source,
-        DATABASE_URL: '',
-        SECRET_KEY: TEST_SECRET,
-        LOG_LEVEL: 'error',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        JOBS_ENABLED: 'false',
-      },
-      stdout: () => {},
-      stderr: () => {},
-    })
+    const server = await serveEmbedded(source, { JOBS_ENABLED: 'false' })
     try {
       const reg = await fetch(`${server.url}/api/v1/auth/register`, {
         method: 'POST',
@@ -117,19 +105,7 @@ describe('taskbase backup / restore', () => {
     expect(
       await runCli(['create-admin', '--email', 'root@example.com', '--username', 'root'], made.cli),
     ).toBe(0)
-    const server = await startServer({
-      env: {
-        DATA_DIR: source,
-        DATABASE_URL: '',
-        SECRET_KEY: TEST_SECRET,
-        LOG_LEVEL: 'error',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        JOBS_ENABLED: 'false',
-      },
-      stdout: () => {},
-      stderr: () => {},
-    })
+    const server = await serveEmbedded(source, { JOBS_ENABLED: 'false' })
     const file = join(tmp(), 'online.tar.gz')
     try {
       const login = await fetch(`${server.url}/api/v1/auth/login`, {

@@ -2,8 +2,7 @@ import { afterAll, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startServer } from '../../src/cli/serve'
-import { TEST_SECRET } from '../helpers/app'
+import { serveEmbedded } from '../helpers/serve'
 
 const dir = mkdtempSync(join(tmpdir(), 'tb-metrics-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -12,20 +11,10 @@ test('METRICS_PORT serves /metrics on a listener of its own, never on the API po
   const probe = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() })
   const metricsPort = probe.port!
   probe.stop(true)
-  const server = await startServer({
-    env: {
-      DATA_DIR: dir,
-      DATABASE_URL: '',
-      SECRET_KEY: TEST_SECRET,
-      LOG_LEVEL: 'error',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      JOBS_ENABLED: 'false',
-      METRICS_ENABLED: 'true',
-      METRICS_PORT: String(metricsPort),
-    },
-    stdout: () => {},
-    stderr: () => {},
+  const server = await serveEmbedded(dir, {
+    JOBS_ENABLED: 'false',
+    METRICS_ENABLED: 'true',
+    METRICS_PORT: String(metricsPort),
   })
   try {
     expect(server.metricsUrl).toBe(`http://127.0.0.1:${metricsPort}/metrics`)

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { apiBusy, startServer } from '../../src/cli/serve'
-import { TEST_PASSWORD, TEST_SECRET, unique } from '../helpers/app'
+import { apiBusy } from '../../src/cli/serve'
+import { TEST_PASSWORD, unique } from '../helpers/app'
+import { serveEmbedded } from '../helpers/serve'
 import { startSmtpSink } from '../helpers/smtp'
 
 /**
@@ -23,21 +24,7 @@ afterAll(async () => {
 })
 
 const serve = (env: Record<string, string>) =>
-  startServer({
-    env: {
-      DATA_DIR: dir,
-      DATABASE_URL: '',
-      SECRET_KEY: TEST_SECRET,
-      LOG_LEVEL: 'error',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
-      JOBS_POLL_INTERVAL_MS: '100',
-      ...env,
-    },
-    stdout: () => {},
-    stderr: () => {},
-  })
+  serveEmbedded(dir, { SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, JOBS_POLL_INTERVAL_MS: '100', ...env })
 
 async function register(url: string) {
   const name = unique('sj')
