@@ -1,6 +1,5 @@
 import type { UserRole } from '../../db/schema'
 import { conflict, forbidden, notFound } from '../../lib/errors'
-import { parseIfMatch } from '../../lib/etag'
 import { type Page, pageOf } from '../../lib/pagination'
 import type { Limit } from '../../lib/rate-limit'
 import { type IdentityContext, isUuid, requireSession } from './context'
@@ -30,7 +29,6 @@ type UpdateMeInput = typeof IdentityModel.updateMe.static
 type AdminCreateInput = typeof IdentityModel.adminCreate.static
 type AdminUpdateInput = typeof IdentityModel.adminUpdate.static
 type AdminListQuery = typeof IdentityModel.listQuery.static
-const versions = (ifMatch: string | undefined) => parseIfMatch(ifMatch) ?? undefined
 
 /** `POST /auth/register`: 10 attempts per IP and hour, counted before the (slow) hash. */
 export async function register(ctx: IdentityContext, input: RegisterInput, ip: string) {
@@ -64,7 +62,7 @@ export async function updateMe(
     ctx.db,
     principal.user.id,
     { email: input.email, username: input.username, fullName: input.full_name },
-    versions(ifMatch),
+    ifMatch,
   )
   return toPublicUser(user)
 }
@@ -153,7 +151,7 @@ export async function adminUpdateUser(
     ctx.db,
     current.id,
     { email: input.email, fullName: input.full_name, role: input.role, isActive: input.is_active },
-    versions(ifMatch),
+    ifMatch,
   )
   return toPublicUser(user)
 }
@@ -167,5 +165,5 @@ export async function adminDeleteUser(
 ) {
   const user = await target(ctx, id)
   if (user.id === principal.user.id) throw conflict('You cannot delete your own account here')
-  await deleteUser(ctx.db, user.id, versions(ifMatch))
+  await deleteUser(ctx.db, user.id, ifMatch)
 }

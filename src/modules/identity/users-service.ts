@@ -1,7 +1,8 @@
 import { and, asc, count, desc, eq, ilike, isNull, ne, or, type SQL, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { apiTokens, projectMembers, projects, sessions, type UserRole, users } from '../../db/schema'
-import { conflict, fieldError, notFound, preconditionFailed, validationFailed } from '../../lib/errors'
+import { conflict, fieldError, notFound, validationFailed } from '../../lib/errors'
+import { checkIfMatch } from '../../lib/etag'
 import { type Page, parseSort } from '../../lib/pagination'
 import { uniqueViolation } from '../../lib/pg-errors'
 import { likePattern } from '../../lib/sql'
@@ -96,16 +97,16 @@ export interface UserPatch {
 /**
  * Applies a patch (+1 version, new updated_at). A changed email is unverified again. The row is
  * read under a lock in the write's transaction, so concurrent patches without If-Match all apply
- * (last write wins); with `versions` (If-Match) the stored version must be one of them → else 412.
+ * (last write wins); with an If-Match header the stored version must match it → else 412.
  * Deactivation ends every session of the user, and a new email queues a notice to the old
  * address, in the same transaction. Returns the user after the change and the email it had before.
  */
-export async function updateUser(db: Db, id: string, patch: UserPatch, versions?: number[]) {
+export async function updateUser(db: Db, id: string, patch: UserPatch, ifMatch?: string) {
   try {
     return await db.transaction(async (tx) => {
       const [current] = await tx.select(userColumns).from(users).where(eq(users.id, id)).for('update')
       if (!current) throw notFound('User')
-      if (versions && !versions.includes(current.version)) throw preconditionFailed()
+      checkIfMatch(ifMatch, current.version)
       const set: Partial<typeof users.$inferInsert> = {}
       if (patch.email !== undefined && patch.email !== current.email) {
         set.email = patch.email.toLowerCase()
@@ -264,11 +265,11 @@ export async function listUsers(
  * other people are members of: those projects must be transferred (or deleted) first, so nobody
  * loses work they share. The owned projects are locked while this is checked.
  */
-export async function deleteUser(db: Db, id: string, versions?: number[]) {
+export async function deleteUser(db: Db, id: string, ifMatch?: string) {
   await db.transaction(async (tx) => {
     const [current] = await tx.select(userColumns).from(users).where(eq(users.id, id)).for('update')
     if (!current) throw notFound('User')
-    if (versions && !versions.includes(current.version)) throw preconditionFailed()
+    checkIfMatch(ifMatch, current.version)
     await tx.select({ id: projects.id }).from(projects).where(eq(projects.ownerId, id)).for('update')
     const shared = await tx
       .select({ name: projects.name })
