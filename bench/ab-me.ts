@@ -1,13 +1,5 @@
-/**
- * A/B of GET /users/me between two builds (e.g. before and after a change): both binaries against
- * fresh PostgreSQL databases, wrk rounds alternating A and B, medians.
- *   bun bench/ab-me.ts <binary A> <binary B> [--rounds=3] [--seconds=10] [--connections=64]
- *     [--a-env=NAME=VALUE,...] [--b-env=NAME=VALUE,...]   (one binary twice with different settings)
- */
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { freePort, freshPostgres, table, userToken, waitFor, wrk } from './lib'
+import { resolve } from 'node:path'
+import { freshPostgres, startTaskbase, table, userToken, wrk } from './lib'
 
 const arg = (name: string, def: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def
@@ -31,27 +23,8 @@ const envOf = (name: string) =>
 
 async function start(binary: string, extra: Record<string, string>) {
   const pg = await freshPostgres()
-  const port = freePort()
-  const proc = Bun.spawn([binary, 'serve'], {
-    cwd: mkdtempSync(join(tmpdir(), 'tb-ab-')),
-    env: {
-      ...process.env,
-      DATABASE_URL: pg.url,
-      DB_POOL_MAX: '16',
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      SECRET_KEY: 'bench-secret-key-0123456789-abcdefghijkl',
-      RATE_LIMIT_READS_PER_MINUTE: '0',
-      ...extra,
-    },
-    stdout: 'ignore',
-    stderr: 'inherit',
-  })
-  const base = `http://127.0.0.1:${port}`
-  await waitFor(`${base}/ready`, 60_000)
-  const token = await userToken(base)
-  return { base, token, proc, pg }
+  const server = await startTaskbase({ DATABASE_URL: pg.url, DB_POOL_MAX: '16', ...extra }, undefined, binary)
+  return { ...server, token: await userToken(server.base), pg }
 }
 
 const a = await start(binA, envOf('a-env'))
@@ -73,8 +46,7 @@ try {
       )
 } finally {
   for (const s of [a, b]) {
-    s.proc.kill('SIGTERM')
-    await s.proc.exited
+    await s.stop()
     await s.pg.drop()
   }
 }

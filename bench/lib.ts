@@ -90,11 +90,15 @@ export interface Started {
 }
 
 /** Starts Taskbase (the built binary if present, else the source) with the given environment. */
-export async function startTaskbase(env: Record<string, string>, cwd?: string): Promise<Started> {
+export async function startTaskbase(
+  env: Record<string, string>,
+  cwd?: string,
+  build?: string,
+): Promise<Started> {
   const port = freePort()
-  const binary = join(ROOT, 'dist/taskbase')
+  const binary = build ?? join(ROOT, 'dist/taskbase')
   const cmd =
-    process.env.BENCH_SOURCE || !(await Bun.file(binary).exists())
+    !build && (process.env.BENCH_SOURCE || !(await Bun.file(binary).exists()))
       ? [process.execPath, join(ROOT, 'src/index.ts'), 'serve']
       : [binary, 'serve']
   const proc = Bun.spawn(cmd, {

@@ -6,7 +6,7 @@ import { jobStats } from '../jobs/queue'
 import { JobRunner } from '../jobs/runner'
 import { createMailer } from '../lib/mailer'
 import { createMetrics } from '../lib/metrics'
-import { createRateLimitStore, type FallbackRateLimitStore } from '../lib/rate-limit-redis'
+import { createRateLimitStore } from '../lib/rate-limit-redis'
 import { VERSION } from '../lib/version'
 import { type CliIO, loggerFor, openDatabase, settingsOrExit } from './common'
 
@@ -52,7 +52,7 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
     ? createMetrics({
         jobs: () => jobStats(database.db),
         inFlight: () => pending(),
-        rateLimitFallbacks: () => (limits.store as Partial<FallbackRateLimitStore>).fallbacks ?? 0,
+        rateLimitFallbacks: limits.fallbacks,
       })
     : undefined
   const app = createApp({
@@ -80,9 +80,9 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
       ? Bun.serve({
           hostname: settings.HOST,
           port: settings.METRICS_PORT,
-          fetch: async (req) =>
+          fetch: (req) =>
             new URL(req.url).pathname === '/metrics'
-              ? new Response(await metrics.text(), { headers: { 'content-type': metrics.contentType } })
+              ? metrics.response()
               : new Response('Not Found', { status: 404 }),
         })
       : undefined

@@ -4,12 +4,13 @@ import type { RateLimitStore } from './rate-limit'
 
 export type LimitClass = 'reads' | 'writes' | 'exports'
 const WINDOW_MS = 60_000
-const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
+/** Methods that change nothing: the reads budget, and all a `read` API token may use. */
+export const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /** Which budget a request spends: exports are their own class (they stream whole projects). */
 export function limitClass(method: string, path: string): LimitClass {
   if (path.endsWith('/export')) return 'exports'
-  return READS.has(method) ? 'reads' : 'writes'
+  return READ_METHODS.has(method) ? 'reads' : 'writes'
 }
 
 /**

@@ -9,10 +9,7 @@ export interface PeerAddressSource {
  * Which X-Forwarded-For entries to believe (TRUST_PROXY): none; the last `hops` ones (each proxy
  * in front appends one); or those appended by the proxies in `list` (addresses and CIDRs).
  */
-export type TrustProxy =
-  | { kind: 'none' }
-  | { kind: 'hops'; hops: number }
-  | { kind: 'list'; list: BlockList; spec: string }
+export type TrustProxy = { kind: 'none' } | { kind: 'hops'; hops: number } | { kind: 'list'; list: BlockList }
 
 /** TRUST_PROXY as written: false, true (one proxy), a hop count, or a comma list of addresses/CIDRs. */
 export function parseTrustProxy(value: string): TrustProxy | { error: string } {
@@ -31,7 +28,7 @@ export function parseTrustProxy(value: string): TrustProxy | { error: string } {
     if (bits === undefined) list.addAddress(address, type)
     else list.addSubnet(address, Number(bits), type)
   }
-  return { kind: 'list', list, spec: v }
+  return { kind: 'list', list }
 }
 
 const trusted = (list: BlockList, address: string) => {

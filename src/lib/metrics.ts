@@ -92,13 +92,16 @@ export function createMetrics(sources: MetricsSources = {}) {
 
   return {
     registry,
-    contentType: registry.contentType,
     /** Records one answered request (route: the template, e.g. /api/v1/tasks/:id). */
     observe(method: string, route: string, status: number, seconds: number) {
       requests.inc({ method, route, status: String(status) })
       latency.observe({ method, route }, seconds)
     },
     text: () => registry.metrics(),
+    /** The scrape answer: Prometheus text with its content type. */
+    async response() {
+      return new Response(await registry.metrics(), { headers: { 'content-type': registry.contentType } })
+    },
   }
 }
 

@@ -107,7 +107,12 @@ export class FallbackRateLimitStore implements RateLimitStore {
  */
 export function createRateLimitStore(redisUrl: string | undefined, logger: Logger) {
   if (!redisUrl)
-    return { store: new MemoryRateLimitStore() as RateLimitStore, ready: Promise.resolve(), close: () => {} }
+    return {
+      store: new MemoryRateLimitStore() as RateLimitStore,
+      ready: Promise.resolve(),
+      fallbacks: () => 0,
+      close: () => {},
+    }
   // no offline queue and no automatic reconnect: while Redis is away every command fails at once
   // and this store reconnects on its own schedule (at most one attempt a second)
   const client = new RedisClient(redisUrl, {
@@ -141,5 +146,10 @@ export function createRateLimitStore(redisUrl: string | undefined, logger: Logge
       })
     },
   )
-  return { store: store as RateLimitStore, ready, close: () => client.close() }
+  return {
+    store: store as RateLimitStore,
+    ready,
+    fallbacks: () => store.fallbacks,
+    close: () => client.close(),
+  }
 }

@@ -1,12 +1,11 @@
 import { Elysia } from 'elysia'
 import type { UserRole } from '../db/schema'
-import { type ApiLimits, limitClass } from '../lib/api-limits'
+import { type ApiLimits, limitClass, READ_METHODS } from '../lib/api-limits'
 import { forbidden, unauthorized } from '../lib/errors'
 import type { Authenticate, Principal } from '../modules/identity'
 import { requestMeta } from './request-context'
 
 const ROLE_RANK: Record<UserRole, number> = { user: 0, admin: 1, superadmin: 2 }
-const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 export const bearerSecurity = [{ bearerAuth: [] as string[] }]
 

@@ -39,12 +39,5 @@ export const systemRoutes = ({ database, lifecycle, logger, metrics }: AppDeps) 
     )
   if (!metrics) return app
   // Prometheus text; not part of the API document (operators scrape it, clients never call it)
-  return app.get(
-    '/metrics',
-    async ({ set }) => {
-      set.headers['content-type'] = metrics.contentType
-      return metrics.text()
-    },
-    { detail: { hide: true } },
-  )
+  return app.get('/metrics', () => metrics.response(), { detail: { hide: true } })
 }
