@@ -48,6 +48,8 @@ function startInstance(port: number) {
       SECRET_KEY: SECRET,
       LOG_LEVEL: 'warn',
       SHUTDOWN_TIMEOUT_MS: '10000',
+      // longer than the health check needs to see /ready's 503 (fall 2 × inter 200 ms)
+      SHUTDOWN_DELAY_MS: '1000',
       RATE_LIMIT_READS_PER_MINUTE: '0',
       RATE_LIMIT_WRITES_PER_MINUTE: '0',
       REGISTER_LIMIT_PER_HOUR: '1000',
@@ -85,7 +87,8 @@ backend instances
   balance roundrobin
   option httpchk GET /ready
   http-check expect status 200
-  default-server inter 200ms fall 1 rise 2
+  timeout check 2s
+  default-server inter 200ms fall 2 rise 2
 ${ports.map((p, i) => `  server i${i} 127.0.0.1:${p} check`).join('\n')}
 `,
 )

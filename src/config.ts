@@ -56,6 +56,12 @@ export const SettingsSchema = T.Object({
   CORS_ORIGINS: T.String({ default: '', description: 'Comma list of allowed browser origins; * = any' }),
   MAX_BODY_BYTES: Int(1_048_576, 1_024, 1_073_741_824, 'Largest JSON request body'),
   SHUTDOWN_TIMEOUT_MS: Int(10_000, 0, 600_000, 'Grace period for in-flight requests on SIGTERM'),
+  SHUTDOWN_DELAY_MS: Int(
+    0,
+    0,
+    60_000,
+    'On SIGTERM, keep accepting requests this long while /ready answers 503, so a load balancer takes the instance out first',
+  ),
   LOG_LEVEL: T.Union([T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error')], {
     default: 'info',
     description: 'debug, info, warn or error',

@@ -117,6 +117,9 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
     stopping ??= (async () => {
       lifecycle.shuttingDown = true
       logger.info('shutting down', { reason })
+      // behind a load balancer: /ready is 503 now; keep serving until its health check notices,
+      // so no request is sent to a listener that is already closed
+      if (settings.SHUTDOWN_DELAY_MS) await Bun.sleep(settings.SHUTDOWN_DELAY_MS)
       // running jobs get the same grace period, then go back to the queue for another instance (or
       // the next start): none is lost
       const jobsStopped = runner?.stop(settings.SHUTDOWN_TIMEOUT_MS)

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { serveEmbedded } from '../helpers/serve'
 
-const dir = mkdtempSync(join(tmpdir(), 'tb-metrics-'))
+const dir = mkdtempSync(join(tmpdir(), 'tb-serve-ops-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 test('METRICS_PORT serves /metrics on a listener of its own, never on the API port', async () => {
@@ -30,4 +30,19 @@ test('METRICS_PORT serves /metrics on a listener of its own, never on the API po
   } finally {
     await server.shutdown('test')
   }
+}, 30_000)
+
+test('SHUTDOWN_DELAY_MS: after SIGTERM /ready is 503 at once while requests are still served, then the server stops', async () => {
+  const server = await serveEmbedded(dir, { JOBS_ENABLED: 'false', SHUTDOWN_DELAY_MS: '600' })
+  const stopping = server.shutdown('test')
+  await Bun.sleep(50)
+  expect((await fetch(`${server.url}/ready`)).status).toBe(503)
+  expect((await fetch(`${server.url}/health`)).status).toBe(200)
+  await stopping
+  expect(
+    await fetch(`${server.url}/health`).then(
+      () => 'answered',
+      () => 'refused',
+    ),
+  ).toBe('refused')
 }, 30_000)
