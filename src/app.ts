@@ -17,6 +17,7 @@ import { projectsModule } from './modules/projects'
 import { reportRoutes } from './modules/reports'
 import { systemRoutes } from './modules/system'
 import { taskRoutes } from './modules/tasks'
+import { webhookRoutes } from './modules/webhooks'
 import { authPlugin } from './plugins/auth'
 import { DOCS_PATH, docsPlugin, SPEC_PATH } from './plugins/docs'
 import { DOCS_CSP, httpPlugin } from './plugins/http'
@@ -83,6 +84,7 @@ export function createApp(deps: AppDeps) {
         .use(dashboardRoutes({ ...deps, auth }))
         .use(reportRoutes({ ...deps, auth }))
         .use(jobRoutes({ ...deps, auth }))
+        .use(webhookRoutes({ ...deps, auth, webhookResolve: deps.resolve }))
         .use(backupRoutes({ ...deps, auth })),
     )
   listRoutes = () => app.routes as RouteInfo[]

@@ -136,7 +136,7 @@ export const SettingsSchema = T.Object({
     pattern:
       '^$|^\\s*[a-z][a-z0-9_-]*\\s*=\\s*[1-9][0-9]{0,3}\\s*(,\\s*[a-z][a-z0-9_-]*\\s*=\\s*[1-9][0-9]{0,3}\\s*)*$',
     description:
-      'Per-type limits within JOBS_CONCURRENCY, like `mail=4,report=2` (default: mail 2, report 1, purge 1)',
+      'Per-type limits within JOBS_CONCURRENCY, like `mail=4,report=2` (default: mail 2, report 1, purge 1; webhook 64, outside the total: deliveries wait on the network, not the CPU)',
   }),
   JOBS_POLL_INTERVAL_MS: Int(
     5_000,
@@ -149,6 +149,28 @@ export const SettingsSchema = T.Object({
     0,
     100_000,
     'With this many HTTP requests in flight, the instance runs one job at a time (jobs yield to the API); 0 = never',
+  ),
+  WEBHOOK_ALLOW_PRIVATE: Bool(
+    false,
+    'Allow webhook URLs that resolve to loopback, private, link-local or metadata addresses (tests, on-premises)',
+  ),
+  WEBHOOK_RETRY_SCHEDULE: T.String({
+    default: '5s,1m,10m,1h,6h',
+    pattern: '^\\s*[0-9]{1,6}(ms|s|m|h)\\s*(,\\s*[0-9]{1,6}(ms|s|m|h)\\s*){0,19}$',
+    description:
+      'Waits before each retry of a failed webhook delivery; after the last the delivery is failed',
+  }),
+  WEBHOOK_TIMEOUT_MS: Int(
+    10_000,
+    100,
+    60_000,
+    'A webhook delivery not answered with a 2xx within this fails',
+  ),
+  WEBHOOK_DELIVERY_RETENTION_DAYS: Int(
+    30,
+    1,
+    3650,
+    'Finished webhook deliveries (their log) are kept this many days',
   ),
 })
 
@@ -163,6 +185,8 @@ export type Settings = Static<typeof SettingsSchema> & {
   jwtPreviousSecrets: string[]
   /** TRUST_PROXY, parsed. */
   trustProxy: TrustProxy
+  /** WEBHOOK_RETRY_SCHEDULE in milliseconds. */
+  webhookRetryScheduleMs: number[]
 }
 
 export class ConfigError extends Error {
@@ -283,7 +307,18 @@ export function loadSettings(opts: LoadOptions = {}): Settings {
     secretGenerated,
     jwtPreviousSecrets,
     trustProxy: trustProxy as TrustProxy,
+    webhookRetryScheduleMs: parseDurations(s.WEBHOOK_RETRY_SCHEDULE),
   }
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }
+
+/** `5s, 1m, 10m` (format checked by the settings schema) in milliseconds. */
+export function parseDurations(spec: string): number[] {
+  return spec.split(',').map((part) => {
+    const [, n, unit] = part.trim().match(/^([0-9]+)(ms|s|m|h)$/)!
+    return Number(n) * UNIT_MS[unit!]!
+  })
 }
 
 const GENERATE_SECRET_HINT =

@@ -21,6 +21,8 @@ export interface AppDeps {
   rateLimitStore?: RateLimitStore
   /** Prometheus metrics of this process (serve creates them when METRICS_ENABLED). */
   metrics?: Metrics
+  /** Name resolution for webhook URLs (default: the system resolver; tests map names to addresses). */
+  resolve?: (host: string) => Promise<string[]>
 }
 
 /** What a feature module gets: the app deps plus the shared guard plugin (use it, never re-create it). */

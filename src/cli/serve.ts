@@ -91,7 +91,13 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
     ? new JobRunner({
         database,
         logger,
-        definitions: jobDefinitions({ database, settings, logger, mailer: createMailer(settings, logger) }),
+        definitions: jobDefinitions({
+          database,
+          settings,
+          logger,
+          mailer: createMailer(settings, logger),
+          onWebhookOutcome: metrics?.webhookOutcome,
+        }),
         concurrency: settings.JOBS_CONCURRENCY,
         pollIntervalMs: settings.JOBS_POLL_INTERVAL_MS,
         schedules: JOB_SCHEDULES,

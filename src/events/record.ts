@@ -1,5 +1,6 @@
+import { sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
-import { events } from '../db/schema'
+import { JOBS_CHANNEL } from '../jobs/queue'
 
 export const EVENT_TYPES = [
   'project.updated',
@@ -14,8 +15,17 @@ export const EVENT_TYPES = [
   'comment.created',
   'comment.updated',
   'comment.deleted',
+  'webhook.disabled',
+  'webhook.ping',
 ] as const
 export type EventType = (typeof EVENT_TYPES)[number]
+
+/** Sent only to the webhook that was pinged, never dispatched to the others. */
+export const PING_EVENT = 'webhook.ping' satisfies EventType
+
+/** The job type of a webhook delivery attempt, and how many attempts the queue allows it at most. */
+export const WEBHOOK_JOB = 'webhook'
+export const WEBHOOK_JOB_MAX_ATTEMPTS = 100
 
 /** field -> [old, new], only for fields that changed. */
 export type Changes = Record<string, [unknown, unknown]>
@@ -32,17 +42,43 @@ export interface NewEvent {
 /**
  * Writes events in the caller's transaction (pass `tx`): the change and its event commit or roll
  * back together, so the activity feed, webhooks and realtime never see one without the other.
+ *
+ * The same statement dispatches them: one delivery per enabled webhook of the project whose
+ * `events` match, and one job per delivery, waking the workers at commit. Dispatch happens in the
+ * change's own transaction, so there is no dispatcher reading the outbox behind the writers and
+ * no event can be skipped whatever order transactions commit in; a project without webhooks pays
+ * one index probe inside the insert it already made.
  */
-export async function recordEvents(tx: Db, list: NewEvent[]): Promise<void> {
-  if (!list.length) return
-  await tx.insert(events).values(
-    list.map((e) => ({
-      type: e.type,
-      projectId: e.projectId,
-      actorId: e.actorId,
-      data: e.changes ? { ...e.data, changes: e.changes } : e.data,
-    })),
+export async function recordEvents(tx: Db, list: NewEvent[]): Promise<string[]> {
+  if (!list.length) return []
+  const ids = list.map(() => Bun.randomUUIDv7())
+  const rows = sql.join(
+    list.map((e, i) => {
+      const data = e.changes ? { ...e.data, changes: e.changes } : e.data
+      return sql`(${ids[i]}::uuid, ${e.type}, ${e.projectId}::uuid, ${e.actorId}::uuid, ${JSON.stringify(data)}::jsonb)`
+    }),
+    sql`, `,
   )
+  await tx.execute(sql`
+    with e as (
+      insert into events (id, type, project_id, actor_id, data) values ${rows}
+      returning id, type, project_id, seq
+    ), d as (
+      insert into webhook_deliveries (webhook_id, event_id, event_type)
+      select w.id, e.id, e.type from e
+      join webhooks w on w.project_id = e.project_id and w.enabled
+        and ('*' = any(w.events) or e.type = any(w.events))
+      where e.type <> ${PING_EVENT}
+      order by e.seq, w.id
+      returning id
+    ), j as (
+      insert into jobs (id, type, payload, max_attempts)
+      select gen_random_uuid(), ${WEBHOOK_JOB}, jsonb_build_object('delivery_id', d.id), ${WEBHOOK_JOB_MAX_ATTEMPTS}
+      from d
+      returning 1
+    )
+    select pg_notify(${JOBS_CHANNEL}, ${WEBHOOK_JOB}) from (select 1 from j limit 1) as any_job`)
+  return ids
 }
 
 export const recordEvent = (tx: Db, e: NewEvent) => recordEvents(tx, [e])

@@ -6,6 +6,7 @@ import { purgeExpiredRows } from '../lib/purge'
 import { mailJob, purgeExpired } from '../modules/identity'
 import { purgeTrash } from '../modules/projects'
 import { reportJob } from '../modules/reports'
+import { type DeliveryOutcome, purgeDeliveries, webhookJob } from '../modules/webhooks'
 import { purgeFinishedJobs } from './purge'
 import type { JobDefinition } from './runner'
 
@@ -14,10 +15,10 @@ export const PURGE_EVERY_MS = 3_600_000
 
 /**
  * Housekeeping, once an hour across all instances: expired sessions, one-time tokens and
- * idempotency keys, projects past their 30 days in the trash (batched), finished jobs past their
- * retention.
+ * idempotency keys, projects past their 30 days in the trash (batched), finished jobs and webhook
+ * deliveries past their retention.
  */
-export const purgeJob = (database: Database): JobDefinition => ({
+export const purgeJob = (database: Database, deliveryRetentionDays = 30): JobDefinition => ({
   type: PURGE_JOB,
   maxAttempts: 3,
   concurrency: 1,
@@ -28,12 +29,14 @@ export const purgeJob = (database: Database): JobDefinition => ({
     const trash = await purgeTrash(db)
     const finishedJobs = await purgeFinishedJobs(db)
     const { idempotency_keys: idempotencyKeys } = await purgeExpiredRows(db)
+    const webhookDeliveries = await purgeDeliveries(db, deliveryRetentionDays)
     return {
       ...identity,
       idempotencyKeys,
       trashedProjects: trash.projects,
       trashedTasks: trash.tasks,
       finishedJobs,
+      webhookDeliveries,
     }
   },
 })
@@ -43,6 +46,8 @@ export interface JobDeps {
   settings: Settings
   logger: Logger
   mailer: Mailer
+  /** Counts webhook delivery attempts by outcome (metrics). */
+  onWebhookOutcome?: (outcome: DeliveryOutcome) => void
 }
 
 /** `mail=4, report=2` (JOBS_TYPE_CONCURRENCY, format checked by the settings schema) as a map. */
@@ -64,7 +69,8 @@ export function jobDefinitions(deps: JobDeps): JobDefinition[] {
   const all = [
     mailJob({ db, mailer: deps.mailer, settings: deps.settings, logger: deps.logger }),
     reportJob(db),
-    purgeJob(deps.database),
+    webhookJob({ db, settings: deps.settings, logger: deps.logger, onOutcome: deps.onWebhookOutcome }),
+    purgeJob(deps.database, deps.settings.WEBHOOK_DELIVERY_RETENTION_DAYS),
   ]
   const limits = parseTypeConcurrency(deps.settings.JOBS_TYPE_CONCURRENCY)
   const unknown = [...limits.keys()].filter((t) => !all.some((d) => d.type === t))

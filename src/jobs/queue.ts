@@ -135,8 +135,11 @@ export async function fail(db: Db, job: JobRow, worker: string, error: string, r
   return rows.length > 0
 }
 
-/** Gives jobs back unfinished (shutdown): queued again at once, the attempt not counted. */
-export async function release(db: Db, ids: string[], worker: string) {
+/**
+ * Gives jobs back unfinished (shutdown, or a handler that deferred): queued again, due after
+ * `delayMs` (default at once), the attempt not counted.
+ */
+export async function release(db: Db, ids: string[], worker: string, delayMs = 0) {
   if (!ids.length) return 0
   const rows = await db
     .update(jobs)
@@ -145,7 +148,7 @@ export async function release(db: Db, ids: string[], worker: string) {
       attempts: sql`greatest(${jobs.attempts} - 1, 0)`,
       lockedBy: null,
       lockedUntil: null,
-      runAt: sql`now()`,
+      runAt: delayMs ? sql`now() + ${`${Math.ceil(delayMs)} milliseconds`}::interval` : sql`now()`,
     })
     .where(and(inArray(jobs.id, ids), eq(jobs.lockedBy, worker), eq(jobs.status, 'running')))
     .returning({ id: jobs.id })

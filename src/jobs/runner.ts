@@ -35,6 +35,13 @@ export interface JobDefinition {
   timeoutMs?: number
   /** First retry delay; doubles per attempt, with jitter. Default 1 s. */
   backoffBaseMs?: number
+  /** The wait before the retry that follows failed attempt `attempt` (1-based), instead of the backoff. */
+  retryDelayMs?: (attempt: number) => number
+  /**
+   * Waits on the network, not the CPU (webhook deliveries): its `concurrency` slots are its own,
+   * outside the runner's total, and it does not yield to a busy API.
+   */
+  ioBound?: boolean
 }
 
 export interface RunnerOptions {
@@ -68,6 +75,14 @@ export class PermanentJobError extends Error {
   override name = 'PermanentJobError'
 }
 
+/** Thrown by a handler that cannot start now (its endpoint is busy): queued again later, the attempt not counted. */
+export class DeferJob extends Error {
+  override name = 'DeferJob'
+  constructor(readonly delayMs: number) {
+    super(`deferred by ${delayMs} ms`)
+  }
+}
+
 /**
  * Runs jobs from the queue in this process: wakes on NOTIFY (PostgreSQL: from any instance;
  * embedded: in-process), on a slow poll, and whenever a slot frees up. Claims respect the total and
@@ -78,6 +93,8 @@ export class JobRunner {
   private readonly defs = new Map<string, JobDefinition>()
   private readonly runningByType = new Map<string, number>()
   private readonly inFlight = new Map<string, { promise: Promise<void>; abort: AbortController }>()
+  /** In-flight jobs of ioBound types (not counted against the total). */
+  private ioInFlight = 0
   private readonly pollMs: number
   private readonly leaseMs: number
   private timer: ReturnType<typeof setTimeout> | undefined
@@ -144,10 +161,10 @@ export class JobRunner {
         this.again = false
         for (const def of this.defs.values()) {
           // sampled per claim: a job's completion wakes the loop, so the cap follows the load
-          const total = this.opts.busy?.() ? 1 : this.opts.concurrency
+          const total = def.ioBound ? Infinity : this.opts.busy?.() ? 1 : this.opts.concurrency
           const free = Math.min(
             (def.concurrency ?? this.opts.concurrency) - (this.runningByType.get(def.type) ?? 0),
-            total - this.inFlight.size,
+            total - (this.inFlight.size - this.ioInFlight),
           )
           if (free <= 0 || this.stopped) continue
           const claimed = await claim(this.opts.database.db, def.type, this.workerId, free, this.leaseMs)
@@ -182,6 +199,7 @@ export class JobRunner {
     const db = this.opts.database.db
     const abort = new AbortController()
     this.runningByType.set(def.type, (this.runningByType.get(def.type) ?? 0) + 1)
+    if (def.ioBound) this.ioInFlight++
     const heartbeat = setInterval(
       () => void extendLease(db, job.id, this.workerId, this.leaseMs).catch(() => {}),
       Math.max(50, this.leaseMs / 3),
@@ -210,6 +228,10 @@ export class JobRunner {
           await release(db, [job.id], this.workerId).catch(() => {})
           return
         }
+        if (err instanceof DeferJob) {
+          await release(db, [job.id], this.workerId, err.delayMs).catch(() => {})
+          return
+        }
         const message = String((err as Error)?.message ?? err)
         if (err instanceof PermanentJobError) job.attempts = job.maxAttempts
         const final = job.attempts >= job.maxAttempts
@@ -224,12 +246,14 @@ export class JobRunner {
             err: message,
           },
         )
-        await fail(db, job, this.workerId, message, backoffMs(job.attempts, def.backoffBaseMs)).catch((e) =>
+        const retryIn = def.retryDelayMs?.(job.attempts) ?? backoffMs(job.attempts, def.backoffBaseMs)
+        await fail(db, job, this.workerId, message, retryIn).catch((e) =>
           this.opts.logger.error('recording a job failure failed', { job_id: job.id, err: String(e) }),
         )
       } finally {
         clearInterval(heartbeat)
         this.inFlight.delete(job.id)
+        if (def.ioBound) this.ioInFlight--
         this.runningByType.set(def.type, (this.runningByType.get(def.type) ?? 1) - 1)
         this.wake()
       }

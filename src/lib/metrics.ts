@@ -90,8 +90,20 @@ export function createMetrics(sources: MetricsSources = {}) {
     },
   })
 
+  const webhookDeliveries = new Counter({
+    name: 'taskbase_webhook_delivery_attempts_total',
+    help: 'Webhook delivery attempts made by this instance, by outcome (succeeded, retrying, failed for good)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  })
+  for (const outcome of ['succeeded', 'retrying', 'failed']) webhookDeliveries.inc({ outcome }, 0)
+
   return {
     registry,
+    /** Counts one webhook delivery attempt. */
+    webhookOutcome(outcome: 'succeeded' | 'retrying' | 'failed') {
+      webhookDeliveries.inc({ outcome })
+    },
     /** Records one answered request (route: the template, e.g. /api/v1/tasks/:id). */
     observe(method: string, route: string, status: number, seconds: number) {
       requests.inc({ method, route, status: String(status) })

@@ -1,3 +1,4 @@
 export * from './identity'
 export * from './jobs'
 export * from './projects'
+export * from './webhooks'

@@ -142,8 +142,8 @@ export const comments = pgTable(
 )
 
 /**
- * The outbox: every change inside a project, written in the change's transaction.
- * `seq` gives a total order; a dispatcher finds undelivered rows through the partial index.
+ * The outbox: every change inside a project, written in the change's transaction together with
+ * its webhook deliveries (src/events/record.ts). `seq` gives a total order.
  */
 export const events = pgTable(
   'events',
@@ -159,11 +159,6 @@ export const events = pgTable(
     actorId: uuid().references(() => users.id, { onDelete: 'set null' }),
     occurredAt: tstz().notNull().defaultNow(),
     data: jsonb().notNull(),
-    dispatchedAt: tstz(),
   },
-  (t) => [
-    uniqueIndex('events_id_key').on(t.id),
-    index('events_project_seq_idx').on(t.projectId, t.seq),
-    index('events_undispatched_idx').on(t.seq).where(sql`${t.dispatchedAt} is null`),
-  ],
+  (t) => [uniqueIndex('events_id_key').on(t.id), index('events_project_seq_idx').on(t.projectId, t.seq)],
 )
