@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm'
+import { type SQL, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import { JOBS_CHANNEL } from '../jobs/queue'
 
@@ -40,6 +40,33 @@ export interface NewEvent {
 }
 
 /**
+ * The CTEs `dispatched` and `dispatch_jobs` that turn the events of CTE `source` (columns id, type,
+ * project_id, seq) into one delivery per enabled matching webhook and one job per delivery. For
+ * statements that insert events themselves (task create: one statement, no transaction); select
+ * WAKE_WORKERS in the same statement so the workers wake at commit.
+ */
+export function dispatchCtes(source: SQL): SQL {
+  return sql`dispatched as (
+      insert into webhook_deliveries (webhook_id, event_id, event_type)
+      select w.id, e.id, e.type from ${source} as e
+      join webhooks w on w.project_id = e.project_id and w.enabled
+        and ('*' = any(w.events) or e.type = any(w.events))
+      where e.type <> ${PING_EVENT}
+      order by e.seq, w.id
+      returning id
+    ), dispatch_jobs as (
+      insert into jobs (id, type, payload, max_attempts)
+      select gen_random_uuid(), ${WEBHOOK_JOB}, jsonb_build_object('delivery_id', d.id), ${WEBHOOK_JOB_MAX_ATTEMPTS}
+      from dispatched as d
+      returning 1
+    )`
+}
+
+/** A select-list expression that NOTIFYs the job workers when `dispatch_jobs` queued any (0 or 1). */
+export const WAKE_WORKERS = sql`(select count(*) from (select pg_notify(${JOBS_CHANNEL}, ${WEBHOOK_JOB})
+  from (select 1 from dispatch_jobs limit 1) as one) as woke) as woke`
+
+/**
  * Writes events in the caller's transaction (pass `tx`): the change and its event commit or roll
  * back together, so the activity feed, webhooks and realtime never see one without the other.
  *
@@ -63,21 +90,8 @@ export async function recordEvents(tx: Db, list: NewEvent[]): Promise<string[]> 
     with e as (
       insert into events (id, type, project_id, actor_id, data) values ${rows}
       returning id, type, project_id, seq
-    ), d as (
-      insert into webhook_deliveries (webhook_id, event_id, event_type)
-      select w.id, e.id, e.type from e
-      join webhooks w on w.project_id = e.project_id and w.enabled
-        and ('*' = any(w.events) or e.type = any(w.events))
-      where e.type <> ${PING_EVENT}
-      order by e.seq, w.id
-      returning id
-    ), j as (
-      insert into jobs (id, type, payload, max_attempts)
-      select gen_random_uuid(), ${WEBHOOK_JOB}, jsonb_build_object('delivery_id', d.id), ${WEBHOOK_JOB_MAX_ATTEMPTS}
-      from d
-      returning 1
-    )
-    select pg_notify(${JOBS_CHANNEL}, ${WEBHOOK_JOB}) from (select 1 from j limit 1) as any_job`)
+    ), ${dispatchCtes(sql`e`)}
+    select ${WAKE_WORKERS}`)
   return ids
 }
 

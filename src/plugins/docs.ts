@@ -113,6 +113,10 @@ export const docsPlugin = (opts: { uiEnabled: boolean }) => {
             { name: 'Tasks', description: 'Tasks and export' },
             { name: 'Comments', description: 'Comments on tasks' },
             { name: 'Jobs', description: 'Background jobs: reports and their status' },
+            {
+              name: 'Webhooks',
+              description: 'Signed event deliveries to your endpoints (Standard Webhooks) and their log',
+            },
           ],
           components: {
             securitySchemes: {

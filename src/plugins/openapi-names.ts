@@ -58,6 +58,13 @@ export const NAMED_SCHEMAS: [name: string, at: string, inside?: string[]][] = [
   ['TaskCreate', 'POST /api/v1/projects/{id}/tasks body'],
   ['TaskUpdate', 'PATCH /api/v1/tasks/{id} body'],
   ['CommentInput', 'POST /api/v1/tasks/{id}/comments body'],
+  ['Webhook', 'GET /api/v1/webhooks/{id} 200'],
+  ['WebhookWithSecret', 'POST /api/v1/projects/{id}/webhooks 201'],
+  ['WebhookPage', 'GET /api/v1/projects/{id}/webhooks 200'],
+  ['WebhookCreate', 'POST /api/v1/projects/{id}/webhooks body'],
+  ['WebhookUpdate', 'PATCH /api/v1/webhooks/{id} body'],
+  ['WebhookDelivery', 'POST /api/v1/deliveries/{id}/redeliver 202'],
+  ['WebhookDeliveryPage', 'GET /api/v1/webhooks/{id}/deliveries 200'],
 ]
 
 const REF = '#/components/schemas/'

@@ -10,7 +10,7 @@ describe('schema', () => {
       expect.arrayContaining(['users_email_lower_key', 'users_username_lower_key']),
     )
     expect(indexes(schema.events)).toEqual(
-      expect.arrayContaining(['events_project_seq_idx', 'events_undispatched_idx']),
+      expect.arrayContaining(['events_project_seq_idx', 'events_id_key']),
     )
     expect(indexes(schema.projects)).toEqual(
       expect.arrayContaining(['projects_slug_key', 'projects_deleted_at_idx']),
@@ -45,6 +45,15 @@ describe('schema', () => {
     expect(refs(schema.jobs)).toEqual(['requestedBy->users:cascade'])
     expect(indexes(schema.jobs)).toEqual(
       expect.arrayContaining(['jobs_queued_idx', 'jobs_running_idx', 'jobs_finished_idx']),
+    )
+    // webhooks go with their project; deliveries with their webhook and their event
+    expect(refs(schema.webhooks)).toEqual(['createdBy->users:set null', 'projectId->projects:cascade'])
+    expect(refs(schema.webhookDeliveries)).toEqual(['eventId->events:cascade', 'webhookId->webhooks:cascade'])
+    expect(indexes(schema.webhookDeliveries)).toEqual(
+      expect.arrayContaining([
+        'webhook_deliveries_webhook_event_key',
+        'webhook_deliveries_webhook_created_idx',
+      ]),
     )
   })
 })

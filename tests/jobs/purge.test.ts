@@ -85,6 +85,7 @@ describe('the purge job', () => {
         'sessions',
         'trashedProjects',
         'trashedTasks',
+        'webhookDeliveries',
       ].sort(),
     )
   })
@@ -111,14 +112,14 @@ describe('the purge job', () => {
     expect(queued).toHaveLength(1)
   })
 
-  test('the process knows mail, report and purge jobs', () => {
+  test('the process knows mail, report, purge and webhook jobs', () => {
     const defs = jobDefinitions({
       database: ctx.database,
       settings: ctx.settings,
       logger: ctx.deps.logger,
       mailer: { transport: 'none', send: async () => {} },
     })
-    expect(defs.map((d) => d.type).sort()).toEqual(['mail', 'purge', 'report'])
+    expect(defs.map((d) => d.type).sort()).toEqual(['mail', 'purge', 'report', 'webhook'])
   })
 
   test('JOBS_TYPE_CONCURRENCY overrides the per-type limits; an unknown type is warned about', () => {

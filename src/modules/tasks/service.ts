@@ -2,7 +2,7 @@ import { and, count, eq, inArray, isNull, sql } from 'drizzle-orm'
 import { type Db, rowsOf } from '../../db/client'
 import { prepared } from '../../db/prepared'
 import { events, projectMembers, projects, tasks } from '../../db/schema'
-import { diff, recordEvent } from '../../events/record'
+import { diff, dispatchCtes, recordEvent, WAKE_WORKERS } from '../../events/record'
 import { fieldError, notFound, validationFailed } from '../../lib/errors'
 import { checkIfMatch } from '../../lib/etag'
 import { type Page, pageOf } from '../../lib/pagination'
@@ -69,7 +69,7 @@ export async function createTask(
   const pub = toPublicTask(row)
   // One statement, atomic on its own: bump the project's counter (its row lock serializes
   // concurrent creates, so numbers never repeat), insert the task, and write its event with the
-  // number filled in. The lock is held for this statement only, not across round trips.
+  // number filled in, and its webhook deliveries. The lock is held for this statement only, not across round trips.
   const labels = row.labels.length
     ? sql.join(
         row.labels.map((l) => sql`${l}`),
@@ -96,8 +96,9 @@ export async function createTask(
         ${now.toISOString()}::timestamptz,
         jsonb_set(${JSON.stringify(pub)}::jsonb, '{number}', to_jsonb(inserted.number))
       from inserted
-    )
-    select number from inserted`)
+      returning id, type, project_id, seq
+    ), ${dispatchCtes(sql`event`)}
+    select number, ${WAKE_WORKERS} from inserted`)
   const [created] = rowsOf<{ number: number }>(result)
   if (!created) throw notFound('Project')
   return { ...pub, number: Number(created.number) }

@@ -42,7 +42,40 @@ function fixtures(): Record<string, Fixture> {
     admin: await createUser(ctx, { role: 'superadmin' }),
     target: await createUser(ctx),
   })
+  // a literal public address: no name to resolve
+  const hookBody = { url: 'https://93.184.215.14/hook', events: ['*'] }
+  const webhook = async () => {
+    const { owner, p } = await project()
+    const w = await ctx.req('POST', `${A}/projects/${p.id}/webhooks`, { token: owner.token, body: hookBody })
+    return { owner, p, w: w.body }
+  }
   return {
+    [`POST ${A}/projects/{id}/webhooks`]: async () => {
+      const { owner, p } = await project()
+      return { path: `${A}/projects/${p.id}/webhooks`, token: owner.token, body: hookBody }
+    },
+    [`PATCH ${A}/webhooks/{id}`]: async () => {
+      const { owner, w } = await webhook()
+      return { path: `${A}/webhooks/${w.id}`, token: owner.token, body: { description: 'changed' } }
+    },
+    [`DELETE ${A}/webhooks/{id}`]: async () => {
+      const { owner, w } = await webhook()
+      return { path: `${A}/webhooks/${w.id}`, token: owner.token }
+    },
+    [`POST ${A}/webhooks/{id}/rotate-secret`]: async () => {
+      const { owner, w } = await webhook()
+      return { path: `${A}/webhooks/${w.id}/rotate-secret`, token: owner.token }
+    },
+    [`POST ${A}/webhooks/{id}/ping`]: async () => {
+      const { owner, w } = await webhook()
+      return { path: `${A}/webhooks/${w.id}/ping`, token: owner.token }
+    },
+    [`POST ${A}/deliveries/{id}/redeliver`]: async () => {
+      const { owner, w } = await webhook()
+      const ping = await ctx.req('POST', `${A}/webhooks/${w.id}/ping`, { token: owner.token })
+      // still pending: the answer is a 409, which is all a stale If-Match could change
+      return { path: `${A}/deliveries/${ping.body.id}/redeliver`, token: owner.token, allow: 409 }
+    },
     [`PATCH ${A}/users/me`]: async () => {
       const u = await createUser(ctx)
       return { path: `${A}/users/me`, token: u.token, body: { full_name: 'New Name' } }
