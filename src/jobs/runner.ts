@@ -69,6 +69,8 @@ export interface RunnerOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000
+/** For best-effort writes whose failure the lease or the next poll repairs. */
+const ignore = () => {}
 
 /** Thrown by a handler when trying again cannot help (the project is gone): failed at once. */
 export class PermanentJobError extends Error {
@@ -201,7 +203,7 @@ export class JobRunner {
     this.runningByType.set(def.type, (this.runningByType.get(def.type) ?? 0) + 1)
     if (def.ioBound) this.ioInFlight++
     const heartbeat = setInterval(
-      () => void extendLease(db, job.id, this.workerId, this.leaseMs).catch(() => {}),
+      () => void extendLease(db, job.id, this.workerId, this.leaseMs).catch(ignore),
       Math.max(50, this.leaseMs / 3),
     )
     heartbeat.unref?.()
@@ -225,11 +227,11 @@ export class JobRunner {
       } catch (err) {
         // cut short by stop(): the job goes back to the queue, this attempt does not count
         if (this.stopped && abort.signal.aborted) {
-          await release(db, [job.id], this.workerId).catch(() => {})
+          await release(db, [job.id], this.workerId).catch(ignore)
           return
         }
         if (err instanceof DeferJob) {
-          await release(db, [job.id], this.workerId, err.delayMs).catch(() => {})
+          await release(db, [job.id], this.workerId, err.delayMs).catch(ignore)
           return
         }
         const message = String((err as Error)?.message ?? err)
