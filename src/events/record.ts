@@ -52,7 +52,6 @@ export function dispatchCtes(source: SQL): SQL {
       join webhooks w on w.project_id = e.project_id and w.enabled
         and ('*' = any(w.events) or e.type = any(w.events))
       where e.type <> ${PING_EVENT}
-      order by e.seq, w.id
       returning id
     ), dispatch_jobs as (
       insert into jobs (id, type, payload, max_attempts)

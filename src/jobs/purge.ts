@@ -1,13 +1,13 @@
 import { and, eq, lt, or, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import { jobs } from '../db/schema'
+import { inBatches } from '../lib/purge'
 
 const BATCH = 1_000
 
 /** Finished jobs are kept for a while to be looked at: succeeded 7 days, failed 30 days. */
-export async function purgeFinishedJobs(db: Db, batch = BATCH) {
-  let total = 0
-  for (;;) {
+export function purgeFinishedJobs(db: Db, batch = BATCH) {
+  return inBatches(batch, async () => {
     const gone = await db
       .delete(jobs)
       .where(
@@ -17,7 +17,6 @@ export async function purgeFinishedJobs(db: Db, batch = BATCH) {
         )} limit ${batch})`,
       )
       .returning({ id: jobs.id })
-    total += gone.length
-    if (gone.length < batch) return total
-  }
+    return gone.length
+  })
 }

@@ -1,6 +1,7 @@
 import { and, isNotNull, lt, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { events, projects, tasks } from '../../db/schema'
+import { inBatches } from '../../lib/purge'
 import { RESTORE_WINDOW_DAYS } from './service'
 
 const BATCH = 1_000
@@ -24,25 +25,24 @@ export async function purgeTrash(db: Db, opts: { projects?: number; batch?: numb
     .limit(opts.projects ?? 20)
   let taskRows = 0
   for (const { id } of due) {
-    for (;;) {
+    taskRows += await inBatches(batch, async () => {
       const gone = await db
         .delete(tasks)
         .where(
           sql`${tasks.id} in (select ${tasks.id} from ${tasks} where ${tasks.projectId} = ${id} limit ${batch})`,
         )
         .returning({ id: tasks.id })
-      taskRows += gone.length
-      if (gone.length < batch) break
-    }
-    for (;;) {
+      return gone.length
+    })
+    await inBatches(batch, async () => {
       const gone = await db
         .delete(events)
         .where(
           sql`${events.seq} in (select ${events.seq} from ${events} where ${events.projectId} = ${id} limit ${batch})`,
         )
         .returning({ seq: events.seq })
-      if (gone.length < batch) break
-    }
+      return gone.length
+    })
     await db.delete(projects).where(sql`${projects.id} = ${id}`)
   }
   return { projects: due.length, tasks: taskRows }

@@ -85,6 +85,8 @@ export function webhookJob(deps: WebhookJobDeps): JobDefinition {
   const timeoutMs = settings.WEBHOOK_TIMEOUT_MS
   const secretKeys = [settings.SECRET_KEY, ...settings.jwtPreviousSecrets]
   const perEndpoint = new Map<string, number>()
+  /** The wait after failed attempt `attempt` (1-based): the schedule's entry, its last one beyond. */
+  const retryDelayMs = (attempt: number) => schedule[Math.min(attempt, schedule.length) - 1] ?? 0
 
   async function send(
     webhook: typeof webhooks.$inferSelect,
@@ -97,7 +99,7 @@ export function webhookJob(deps: WebhookJobDeps): JobDefinition {
     const secrets = [openSecret(webhook.secret, secretKeys)]
     if (webhook.previousSecret && webhook.previousSecretUntil && webhook.previousSecretUntil > clock())
       secrets.push(openSecret(webhook.previousSecret, secretKeys))
-    const hostname = target.url.hostname.replace(/^\[(.*)\]$/, '$1')
+    const { hostname } = target
     const res = await fetch(pinnedUrl(target), {
       method: 'POST',
       body,
@@ -190,7 +192,7 @@ export function webhookJob(deps: WebhookJobDeps): JobDefinition {
     concurrency: WEBHOOK_CONCURRENCY,
     maxAttempts: WEBHOOK_JOB_MAX_ATTEMPTS,
     timeoutMs: timeoutMs + 10_000,
-    retryDelayMs: (attempt) => schedule[Math.min(attempt, schedule.length) - 1] ?? 1_000,
+    retryDelayMs,
     async handle(payload, ctx) {
       const deliveryId = String(payload.delivery_id)
       const [row] = await db
@@ -231,8 +233,14 @@ export function webhookJob(deps: WebhookJobDeps): JobDefinition {
         else perEndpoint.delete(webhook.id)
       }
       const final = !attempt.ok && ctx.job.attempts > schedule.length
-      const retryInMs = schedule[Math.min(ctx.job.attempts, schedule.length) - 1] ?? 0
-      await record(deliveryId, webhook, attempt, performance.now() - started, final, retryInMs)
+      await record(
+        deliveryId,
+        webhook,
+        attempt,
+        performance.now() - started,
+        final,
+        retryDelayMs(ctx.job.attempts),
+      )
       deps.onOutcome?.(attempt.ok ? 'succeeded' : final ? 'failed' : 'retrying')
       if (attempt.ok) return { status: attempt.statusCode }
       throw final ? new PermanentJobError(attempt.error ?? 'failed') : new Error(attempt.error ?? 'failed')

@@ -7,6 +7,7 @@ import { enqueue } from '../../jobs/queue'
 import { conflict, fieldError, notFound, validationFailed } from '../../lib/errors'
 import { checkIfMatch } from '../../lib/etag'
 import { type Page, pageOf } from '../../lib/pagination'
+import { inBatches } from '../../lib/purge'
 import { projectAccess, requireRole } from '../../shared/access'
 import { MAX_WEBHOOKS_PER_PROJECT, toPublicDelivery, toPublicWebhook } from './model'
 import { generateSecret, sealSecret } from './secrets'
@@ -44,22 +45,41 @@ function checkEvents(events: string[] | undefined) {
     throw validationFailed([fieldError('events', '"*" means every type and stands alone')])
 }
 
+/** The webhook's project is live and the caller is a member of it (the joins of both accesses). */
+const liveProject = and(eq(projects.id, webhooks.projectId), isNull(projects.deletedAt))
+const memberOf = (userId: string) =>
+  and(eq(projectMembers.projectId, webhooks.projectId), eq(projectMembers.userId, userId))
+const ownerOnly = (role: ProjectRole) => requireRole(role, 'owner', 'manage webhooks')
+
 /** The webhook and the caller's role in its live project (404 for non-members); owner only. */
 async function webhookAccess(db: Db, id: string, userId: string, lock = false) {
   const q = db
     .select({ webhook: webhooks, role: projectMembers.role })
     .from(webhooks)
-    .innerJoin(projects, and(eq(projects.id, webhooks.projectId), isNull(projects.deletedAt)))
-    .innerJoin(
-      projectMembers,
-      and(eq(projectMembers.projectId, webhooks.projectId), eq(projectMembers.userId, userId)),
-    )
+    .innerJoin(projects, liveProject)
+    .innerJoin(projectMembers, memberOf(userId))
     .where(eq(webhooks.id, id))
     .limit(1)
   const [row] = lock ? await q.for('update', { of: webhooks }) : await q
   if (!row) throw notFound('Webhook')
-  requireRole(row.role as ProjectRole, 'owner', 'manage webhooks')
+  ownerOnly(row.role)
   return row.webhook
+}
+
+/** A delivery, locked, reached through its webhook's project the same way, in one query. */
+async function deliveryAccess(tx: Db, id: string, userId: string) {
+  const [row] = await tx
+    .select({ delivery: webhookDeliveries, role: projectMembers.role })
+    .from(webhookDeliveries)
+    .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
+    .innerJoin(projects, liveProject)
+    .innerJoin(projectMembers, memberOf(userId))
+    .where(eq(webhookDeliveries.id, id))
+    .limit(1)
+    .for('update', { of: webhookDeliveries })
+  if (!row) throw notFound('Delivery')
+  ownerOnly(row.role)
+  return row.delivery
 }
 
 export async function createWebhook(
@@ -68,8 +88,7 @@ export async function createWebhook(
   projectId: string,
   body: { url: string; events: string[]; description?: string },
 ) {
-  const { role } = await projectAccess(ctx.db, projectId, userId)
-  requireRole(role, 'owner', 'manage webhooks')
+  ownerOnly((await projectAccess(ctx.db, projectId, userId)).role)
   checkEvents(body.events)
   const url = await checkUrl(ctx, body.url)
   const secret = generateSecret()
@@ -94,8 +113,7 @@ export async function createWebhook(
 }
 
 export async function listWebhooks(ctx: WebhookCtx, userId: string, projectId: string, page: Page) {
-  const { role } = await projectAccess(ctx.db, projectId, userId)
-  requireRole(role, 'owner', 'manage webhooks')
+  ownerOnly((await projectAccess(ctx.db, projectId, userId)).role)
   const where = eq(webhooks.projectId, projectId)
   const [rows, [total]] = await Promise.all([
     ctx.db
@@ -229,19 +247,7 @@ export async function listDeliveries(ctx: WebhookCtx, userId: string, webhookId:
  */
 export async function redeliver(ctx: WebhookCtx, userId: string, deliveryId: string) {
   return ctx.db.transaction(async (tx) => {
-    const [found] = await tx
-      .select({ webhookId: webhookDeliveries.webhookId, status: webhookDeliveries.status })
-      .from(webhookDeliveries)
-      .where(eq(webhookDeliveries.id, deliveryId))
-      .for('update')
-    if (!found) throw notFound('Delivery')
-    try {
-      await webhookAccess(tx, found.webhookId, userId)
-    } catch (err) {
-      // a delivery of a webhook the caller cannot see does not exist for them
-      if ((err as { status?: number }).status === 404) throw notFound('Delivery')
-      throw err
-    }
+    const found = await deliveryAccess(tx, deliveryId, userId)
     if (found.status === 'pending') throw conflict('This delivery is still pending')
     const [row] = await tx
       .update(webhookDeliveries)
@@ -256,9 +262,8 @@ export async function redeliver(ctx: WebhookCtx, userId: string, deliveryId: str
 export type { WebhookRow }
 
 /** Finished deliveries older than `days` (WEBHOOK_DELIVERY_RETENTION_DAYS), in batches; returns how many. */
-export async function purgeDeliveries(db: Db, days: number, batch = 1_000) {
-  let total = 0
-  for (;;) {
+export function purgeDeliveries(db: Db, days: number, batch = 1_000) {
+  return inBatches(batch, async () => {
     const gone = await db
       .delete(webhookDeliveries)
       .where(
@@ -267,7 +272,6 @@ export async function purgeDeliveries(db: Db, days: number, batch = 1_000) {
             and ${webhookDeliveries.updatedAt} < now() - ${`${days} days`}::interval limit ${batch})`,
       )
       .returning({ id: webhookDeliveries.id })
-    total += gone.length
-    if (gone.length < batch) return total
-  }
+    return gone.length
+  })
 }

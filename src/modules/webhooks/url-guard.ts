@@ -20,6 +20,8 @@ export interface GuardOptions {
 
 export interface Target {
   url: URL
+  /** The URL's host without IPv6 brackets: the Host header's name and the TLS server name. */
+  hostname: string
   /** The checked address to connect to (IPv6 without brackets). */
   address: string
 }
@@ -84,7 +86,7 @@ export async function resolveTarget(raw: string, opts: GuardOptions): Promise<Ta
       if (why) throw new UrlRefused(`resolves to a ${why} address (${a}), which is not allowed`)
     }
   }
-  return { url, address: addresses[0]! }
+  return { url, hostname: host, address: addresses[0]! }
 }
 
 /** The URL to fetch: the checked address in place of the name (the caller sends Host and the TLS server name). */

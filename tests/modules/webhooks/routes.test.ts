@@ -1,8 +1,11 @@
 import { beforeAll, describe, expect, test } from 'bun:test'
-import { eq } from 'drizzle-orm'
-import { jobs, webhookDeliveries, webhooks } from '../../../src/db/schema'
+import { and, eq, sql } from 'drizzle-orm'
+import { events, jobs, webhookDeliveries, webhooks } from '../../../src/db/schema'
+import { recordEvents } from '../../../src/events/record'
+import { JOBS_CHANNEL } from '../../../src/jobs/queue'
 import { createTestApp, expectProblem, type TestContext } from '../../helpers/app'
 import { API, MISSING_ID, makeTask, team } from '../../helpers/projects-fixtures'
+import { eventually } from '../../helpers/webhook-receiver'
 
 let ctx: TestContext
 beforeAll(async () => {
@@ -208,8 +211,13 @@ describe('/webhooks/{id}', () => {
       status: 'pending',
       attempts: 0,
     })
-    const [job] = await ctx.db.select().from(jobs).where(eq(jobs.type, 'webhook')).orderBy(jobs.createdAt)
-    expect(job).toBeDefined()
+    // its attempt is queued on the job queue, for this delivery
+    const queued = await ctx.db
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.type, 'webhook'), sql`${jobs.payload}->>'delivery_id' = ${res.body.id}`))
+    expect(queued).toHaveLength(1)
+    expect(queued[0]!.status).toBe('queued')
     const forOther = await ctx.db
       .select()
       .from(webhookDeliveries)
@@ -232,17 +240,51 @@ describe('/webhooks/{id}', () => {
     expect(await types(h.id)).toEqual(['task.created'])
     expect(await types(all.id)).toEqual(['task.created', 'task.updated'])
     expect(await types(off.id)).toEqual([])
-    // a failed change writes neither event nor delivery
-    const before = (await types(all.id)).length
+    // a change whose transaction rolls back leaves neither its event nor a delivery nor a job
+    let ids: string[] = []
+    await expect(
+      ctx.db.transaction(async (tx) => {
+        ids = await recordEvents(tx, [
+          { type: 'task.updated', projectId: project.id, actorId: owner.id, data: {} },
+        ])
+        throw new Error('rolled back')
+      }),
+    ).rejects.toThrow('rolled back')
+    expect(ids).toHaveLength(1)
+    expect(await ctx.db.select().from(events).where(eq(events.id, ids[0]!))).toHaveLength(0)
     expect(
-      (
-        await ctx.req('POST', `${API}/projects/${project.id}/tasks`, {
-          token: owner.token,
-          body: { title: '' },
-        })
-      ).status,
-    ).toBe(422)
-    expect((await types(all.id)).length).toBe(before)
+      await ctx.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, ids[0]!)),
+    ).toHaveLength(0)
+    const jobsForRolledBack = await ctx.db
+      .select()
+      .from(jobs)
+      .where(
+        sql`${jobs.payload}->>'delivery_id' in (select id::text from webhook_deliveries where event_id = ${ids[0]!})`,
+      )
+    expect(jobsForRolledBack).toHaveLength(0)
+  })
+
+  test('a change that queues deliveries wakes the job workers at its commit (NOTIFY), one without does not', async () => {
+    const { owner, project, hook: h } = await hook()
+    const heard: string[] = []
+    const stop = await ctx.database.listen(JOBS_CHANNEL, (payload) => heard.push(payload))
+    try {
+      await ctx.req('PATCH', `${API}/webhooks/${h.id}`, {
+        token: owner.token,
+        body: { events: ['task.deleted'] },
+      })
+      await makeTask(ctx, owner, project.id) // task.created: no webhook wants it, so no NOTIFY
+      await ctx.req('PATCH', `${API}/webhooks/${h.id}`, {
+        token: owner.token,
+        body: { events: ['task.created'] },
+      })
+      await makeTask(ctx, owner, project.id)
+      await eventually(() => heard.length > 0, 5_000, 'the wake-up')
+      // exactly one, the second change's: NOTIFYs arrive in commit order
+      expect(heard).toEqual(['webhook'])
+    } finally {
+      await stop()
+    }
   })
 
   test('deliveries: paginated newest first; redeliver 409 while pending, 202 after; others 403/404', async () => {
