@@ -102,6 +102,8 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
         pollIntervalMs: settings.JOBS_POLL_INTERVAL_MS,
         schedules: JOB_SCHEDULES,
         busy: apiBusy(server, settings.JOBS_YIELD_AT_REQUESTS),
+        // the embedded data dir is locked to this process: what it finds running, a crash left
+        soleWorker: database.kind === 'pglite',
       })
     : undefined
   await runner?.start()

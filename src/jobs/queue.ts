@@ -69,21 +69,27 @@ export async function claim(db: Db, type: string, worker: string, limit: number,
 
 /**
  * Puts running jobs whose lease ran out (their process died or stalled past its heartbeats) back
- * in the queue, due at once; the attempt they were on stays counted. Returns how many.
+ * in the queue, due at once; the attempt they were on stays counted. `leftRunning`: every running
+ * job, whatever its lease (the caller is the database's only worker, starting). Returns how many.
  */
-export async function requeueExpired(db: Db): Promise<number> {
-  const rows = await db
-    .update(jobs)
-    .set({ status: 'queued', lockedBy: null, lockedUntil: null, runAt: sql`now()` })
-    .where(
-      inArray(
-        jobs.id,
-        sql`(select ${jobs.id} from ${jobs} where ${jobs.status} = 'running' and ${jobs.lockedUntil} < now()
-        limit 1000 for update skip locked)`,
-      ),
-    )
-    .returning({ id: jobs.id })
-  return rows.length
+export async function requeueExpired(db: Db, opts: { leftRunning?: boolean } = {}): Promise<number> {
+  const expired = opts.leftRunning ? sql`` : sql`and ${jobs.lockedUntil} < now()`
+  let total = 0
+  for (;;) {
+    const rows = await db
+      .update(jobs)
+      .set({ status: 'queued', lockedBy: null, lockedUntil: null, runAt: sql`now()` })
+      .where(
+        inArray(
+          jobs.id,
+          sql`(select ${jobs.id} from ${jobs} where ${jobs.status} = 'running' ${expired}
+          limit 1000 for update skip locked)`,
+        ),
+      )
+      .returning({ id: jobs.id })
+    total += rows.length
+    if (rows.length < 1000) return total
+  }
 }
 
 /**

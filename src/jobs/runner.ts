@@ -66,6 +66,12 @@ export interface RunnerOptions {
    * however many instances there are.
    */
   schedules?: { type: string; everyMs: number }[]
+  /**
+   * No other process works on this database (the embedded data dir is locked to this one), so jobs
+   * found running at start were left by a process that died: they are queued again at once
+   * instead of after their lease.
+   */
+  soleWorker?: boolean
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000
@@ -124,6 +130,11 @@ export class JobRunner {
   async start(): Promise<void> {
     if (!this.stopped) return
     this.stopped = false
+    if (this.opts.soleWorker) {
+      const requeued = await requeueExpired(this.opts.database.db, { leftRunning: true })
+      if (requeued)
+        this.opts.logger.warn('jobs left running by a stopped process were queued again', { requeued })
+    }
     this.unlisten = await this.opts.database.listen(JOBS_CHANNEL, () => this.wake())
     for (const { type, everyMs } of this.opts.schedules ?? []) {
       const enqueuePeriodic = () =>

@@ -16,7 +16,13 @@ beforeAll(async () => {
 const logger = memoryLogger('error').logger
 const runner = (
   definitions: JobDefinition[],
-  o: { concurrency?: number; pollIntervalMs?: number; leaseMs?: number; busy?: () => boolean } = {},
+  o: {
+    concurrency?: number
+    pollIntervalMs?: number
+    leaseMs?: number
+    busy?: () => boolean
+    soleWorker?: boolean
+  } = {},
 ) =>
   new JobRunner({
     database,
@@ -26,6 +32,7 @@ const runner = (
     pollIntervalMs: o.pollIntervalMs ?? 60_000,
     leaseMs: o.leaseMs,
     busy: o.busy,
+    soleWorker: o.soleWorker,
   })
 
 async function until<T>(
@@ -139,6 +146,24 @@ describe('JobRunner', () => {
       expect(done.lockedBy).toBeNull()
     } finally {
       await r.stop()
+    }
+  })
+
+  test('the sole worker of a database (embedded) takes back jobs left running at start, before their lease ends', async () => {
+    const type = unique('orphan')
+    const job = await enqueue(database.db, { type })
+    await claim(database.db, type, 'killed-process', 1, 3_600_000)
+    const shared = runner([{ type, handle: async () => 'too early' }])
+    await shared.start()
+    await Bun.sleep(100)
+    await shared.stop()
+    expect((await getJob(database.db, job!.id))?.status).toBe('running')
+    const sole = runner([{ type, handle: async () => 'recovered' }], { soleWorker: true })
+    await sole.start()
+    try {
+      expect(await finished(job!.id)).toMatchObject({ status: 'succeeded', attempts: 2, result: 'recovered' })
+    } finally {
+      await sole.stop()
     }
   })
 
