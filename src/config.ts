@@ -160,6 +160,12 @@ export const SettingsSchema = T.Object({
     description:
       'Waits before each retry of a failed webhook delivery; after the last the delivery is failed',
   }),
+  WEBHOOK_ENDPOINT_CONCURRENCY: Int(
+    8,
+    1,
+    64,
+    'Deliveries to one webhook endpoint in flight at once per instance (64 in all); more wait queued, so a slow endpoint holds only its own slots',
+  ),
   WEBHOOK_TIMEOUT_MS: Int(
     10_000,
     100,

@@ -52,10 +52,11 @@ export function dispatchCtes(source: SQL): SQL {
       join webhooks w on w.project_id = e.project_id and w.enabled
         and ('*' = any(w.events) or e.type = any(w.events))
       where e.type <> ${PING_EVENT}
-      returning id
+      returning id, webhook_id
     ), dispatch_jobs as (
-      insert into jobs (id, type, payload, max_attempts)
-      select gen_random_uuid(), ${WEBHOOK_JOB}, jsonb_build_object('delivery_id', d.id), ${WEBHOOK_JOB_MAX_ATTEMPTS}
+      insert into jobs (id, type, payload, max_attempts, group_key)
+      select gen_random_uuid(), ${WEBHOOK_JOB}, jsonb_build_object('delivery_id', d.id), ${WEBHOOK_JOB_MAX_ATTEMPTS},
+        d.webhook_id::text
       from dispatched as d
       returning 1
     )`

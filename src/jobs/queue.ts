@@ -1,4 +1,4 @@
-import { and, count, eq, inArray, min, sql } from 'drizzle-orm'
+import { and, count, eq, inArray, min, type SQL, sql } from 'drizzle-orm'
 import { type Db, rowsOf } from '../db/client'
 import { type JobStatus, jobs } from '../db/schema'
 import { conflict, notFound } from '../lib/errors'
@@ -17,6 +17,8 @@ export interface NewJob {
   requestedBy?: string
   /** At most one job per key: a second enqueue with the same key is a no-op (returns null). */
   dedupeKey?: string
+  /** Its group (a webhook endpoint), for the type's groupConcurrency. */
+  groupKey?: string
 }
 
 /**
@@ -31,6 +33,7 @@ export async function enqueue(db: Db, job: NewJob): Promise<JobRow | null> {
     runAt: job.runAt ?? new Date(),
     requestedBy: job.requestedBy ?? null,
     dedupeKey: job.dedupeKey ?? null,
+    groupKey: job.groupKey ?? null,
   }
   const rows = job.dedupeKey
     ? await db.insert(jobs).values(values).onConflictDoNothing({ target: jobs.dedupeKey }).returning()
@@ -39,14 +42,53 @@ export async function enqueue(db: Db, job: NewJob): Promise<JobRow | null> {
   return rows[0] ?? null
 }
 
+/** Per-group caps of a claim: at most `cap` jobs of one group key run at once in this process. */
+export interface GroupCaps {
+  cap: number
+  /** Jobs of each group running in this process now. */
+  running: Map<string, number>
+}
+
+/** Rows looked at per claimed slot when groups are capped (the rest wait for the next claim). */
+const GROUP_WINDOW_PER_SLOT = 8
+
 /**
  * Claims up to `limit` due queued jobs of `type` for `worker`. SKIP LOCKED lets many workers on
  * many instances claim at once without ever taking the same job. Only queued jobs: the statement
  * stays an index range scan however long the queue (jobs whose worker died are put back by
  * requeueExpired, on the runner's poll).
+ *
+ * With `groups`, groups at their cap are skipped and at most cap − running jobs of any other
+ * group are taken, oldest first, so a group with a long backlog (an endpoint that is down) holds
+ * only its own slots and never delays the other groups' jobs behind it.
  */
-export async function claim(db: Db, type: string, worker: string, limit: number, leaseMs: number) {
+export async function claim(
+  db: Db,
+  type: string,
+  worker: string,
+  limit: number,
+  leaseMs: number,
+  groups?: GroupCaps,
+) {
   if (limit <= 0) return []
+  const due = sql`${jobs.type} = ${type} and ${jobs.status} = 'queued' and ${jobs.runAt} <= now()`
+  let pick: SQL
+  if (!groups) pick = sql`select ${jobs.id} from ${jobs} where ${due} order by ${jobs.runAt} limit ${limit}`
+  else {
+    const running = JSON.stringify(Object.fromEntries(groups.running))
+    const inUse = (key: SQL) => sql`coalesce((${running}::jsonb ->> ${key})::int, 0)`
+    pick = sql`select r.id from (
+        select c.id, c.run_at, c.group_key,
+          row_number() over (partition by c.group_key order by c.run_at, c.id) as rn
+        from (
+          select ${jobs.id}, ${jobs.runAt}, ${jobs.groupKey} from ${jobs}
+          where ${due} and (${jobs.groupKey} is null or ${inUse(sql`${jobs.groupKey}`)} < ${groups.cap})
+          order by ${jobs.runAt} limit ${limit * GROUP_WINDOW_PER_SLOT}
+        ) as c
+      ) as r
+      where r.group_key is null or r.rn <= ${groups.cap} - ${inUse(sql`r.group_key`)}
+      order by r.run_at limit ${limit}`
+  }
   return db
     .update(jobs)
     .set({
@@ -59,9 +101,10 @@ export async function claim(db: Db, type: string, worker: string, limit: number,
     .where(
       inArray(
         jobs.id,
-        sql`(select ${jobs.id} from ${jobs}
-        where ${jobs.type} = ${type} and ${jobs.status} = 'queued' and ${jobs.runAt} <= now()
-        order by ${jobs.runAt} limit ${limit} for update skip locked)`,
+        groups
+          ? sql`(select ${jobs.id} from ${jobs} where ${jobs.id} in (${pick}) and ${jobs.status} = 'queued'
+            for update skip locked)`
+          : sql`(${pick} for update skip locked)`,
       ),
     )
     .returning()
@@ -141,11 +184,8 @@ export async function fail(db: Db, job: JobRow, worker: string, error: string, r
   return rows.length > 0
 }
 
-/**
- * Gives jobs back unfinished (shutdown, or a handler that deferred): queued again, due after
- * `delayMs` (default at once), the attempt not counted.
- */
-export async function release(db: Db, ids: string[], worker: string, delayMs = 0) {
+/** Gives jobs back unfinished (shutdown): queued again, due at once, the attempt not counted. */
+export async function release(db: Db, ids: string[], worker: string) {
   if (!ids.length) return 0
   const rows = await db
     .update(jobs)
@@ -154,7 +194,7 @@ export async function release(db: Db, ids: string[], worker: string, delayMs = 0
       attempts: sql`greatest(${jobs.attempts} - 1, 0)`,
       lockedBy: null,
       lockedUntil: null,
-      runAt: delayMs ? sql`now() + ${`${Math.ceil(delayMs)} milliseconds`}::interval` : sql`now()`,
+      runAt: sql`now()`,
     })
     .where(and(inArray(jobs.id, ids), eq(jobs.lockedBy, worker), eq(jobs.status, 'running')))
     .returning({ id: jobs.id })

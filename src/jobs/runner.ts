@@ -42,6 +42,11 @@ export interface JobDefinition {
    * outside the runner's total, and it does not yield to a busy API.
    */
   ioBound?: boolean
+  /**
+   * Jobs with the same group key (a webhook endpoint) running at once in this process: the claim
+   * skips groups at this cap, so a slow group holds only its own slots.
+   */
+  groupConcurrency?: number
 }
 
 export interface RunnerOptions {
@@ -83,14 +88,6 @@ export class PermanentJobError extends Error {
   override name = 'PermanentJobError'
 }
 
-/** Thrown by a handler that cannot start now (its endpoint is busy): queued again later, the attempt not counted. */
-export class DeferJob extends Error {
-  override name = 'DeferJob'
-  constructor(readonly delayMs: number) {
-    super(`deferred by ${delayMs} ms`)
-  }
-}
-
 /**
  * Runs jobs from the queue in this process: wakes on NOTIFY (PostgreSQL: from any instance;
  * embedded: in-process), on a slow poll, and whenever a slot frees up. Claims respect the total and
@@ -100,6 +97,8 @@ export class JobRunner {
   readonly workerId: string
   private readonly defs = new Map<string, JobDefinition>()
   private readonly runningByType = new Map<string, number>()
+  /** Running jobs per group key, of the types with a groupConcurrency (group keys are endpoint ids). */
+  private readonly runningByGroup = new Map<string, number>()
   private readonly inFlight = new Map<string, { promise: Promise<void>; abort: AbortController }>()
   /** In-flight jobs of ioBound types (not counted against the total). */
   private ioInFlight = 0
@@ -109,15 +108,20 @@ export class JobRunner {
   private ticking = false
   /** When to look for jobs whose lease ran out next (on the poll, not on every wake-up). */
   private nextRequeueAt = 0
-  private again = false
+  /** Types to claim for on this pass: a wake-up names the types that may have work or a free slot. */
+  private readonly wanted = new Set<string>()
   private stopped = true
   private unlisten: (() => Promise<void>) | undefined
   private readonly scheduleTimers: ReturnType<typeof setInterval>[] = []
   /** Completions of this event-loop turn, written by one statement. */
   private completions: { id: string; result: unknown; written: (ok: boolean) => void }[] = []
 
+  /** The types whose jobs share the runner's total concurrency (not ioBound). */
+  private readonly sharedTypes: string[]
+
   constructor(private readonly opts: RunnerOptions) {
     for (const d of opts.definitions) this.defs.set(d.type, d)
+    this.sharedTypes = opts.definitions.filter((d) => !d.ioBound).map((d) => d.type)
     this.pollMs = opts.pollIntervalMs ?? 5_000
     this.leaseMs = opts.leaseMs ?? 30_000
     this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${Bun.randomUUIDv7().slice(-8)}`
@@ -135,7 +139,10 @@ export class JobRunner {
       if (requeued)
         this.opts.logger.warn('jobs left running by a stopped process were queued again', { requeued })
     }
-    this.unlisten = await this.opts.database.listen(JOBS_CHANNEL, () => this.wake())
+    // the NOTIFY's payload is the enqueued job's type
+    this.unlisten = await this.opts.database.listen(JOBS_CHANNEL, (type) =>
+      this.wake(this.defs.has(type) ? [type] : undefined),
+    )
     for (const { type, everyMs } of this.opts.schedules ?? []) {
       const enqueuePeriodic = () =>
         void enqueue(this.opts.database.db, {
@@ -152,17 +159,18 @@ export class JobRunner {
     this.wake()
   }
 
-  /** Looks for work now (a NOTIFY arrived, a slot freed up, a test wants it). */
-  wake(): void {
+  /**
+   * Looks for work now: of `types` (a NOTIFY named one, a job of one finished), else of every type
+   * (the poll, a test). A busy queue thus costs one claim per finished job, not one per type.
+   */
+  wake(types: Iterable<string> = this.defs.keys()): void {
     if (this.stopped) return
+    for (const t of types) this.wanted.add(t)
     void this.tick()
   }
 
   private async tick(): Promise<void> {
-    if (this.ticking) {
-      this.again = true
-      return
-    }
+    if (this.ticking) return // the running pass takes the types just wanted
     this.ticking = true
     try {
       if (Date.now() >= this.nextRequeueAt) {
@@ -170,9 +178,10 @@ export class JobRunner {
         const requeued = await requeueExpired(this.opts.database.db)
         if (requeued) this.opts.logger.warn('jobs whose lease ran out were queued again', { requeued })
       }
-      do {
-        this.again = false
-        for (const def of this.defs.values()) {
+      while (this.wanted.size && !this.stopped) {
+        const types = [...this.wanted]
+        this.wanted.clear()
+        for (const def of types.map((t) => this.defs.get(t)!)) {
           // sampled per claim: a job's completion wakes the loop, so the cap follows the load
           const total = def.ioBound ? Infinity : this.opts.busy?.() ? 1 : this.opts.concurrency
           const free = Math.min(
@@ -180,11 +189,21 @@ export class JobRunner {
             total - (this.inFlight.size - this.ioInFlight),
           )
           if (free <= 0 || this.stopped) continue
-          const claimed = await claim(this.opts.database.db, def.type, this.workerId, free, this.leaseMs)
+          const groups = def.groupConcurrency
+            ? { cap: def.groupConcurrency, running: this.runningByGroup }
+            : undefined
+          const claimed = await claim(
+            this.opts.database.db,
+            def.type,
+            this.workerId,
+            free,
+            this.leaseMs,
+            groups,
+          )
           for (const job of claimed) this.run(def, job)
-          if (claimed.length === free) this.again = true
+          if (claimed.length === free) this.wanted.add(def.type)
         }
-      } while (this.again && !this.stopped)
+      }
       await this.schedule()
     } catch (err) {
       this.opts.logger.error('job queue poll failed', { err: String((err as Error)?.message ?? err) })
@@ -212,6 +231,8 @@ export class JobRunner {
     const db = this.opts.database.db
     const abort = new AbortController()
     this.runningByType.set(def.type, (this.runningByType.get(def.type) ?? 0) + 1)
+    const group = def.groupConcurrency ? job.groupKey : null
+    if (group) this.runningByGroup.set(group, (this.runningByGroup.get(group) ?? 0) + 1)
     if (def.ioBound) this.ioInFlight++
     const heartbeat = setInterval(
       () => void extendLease(db, job.id, this.workerId, this.leaseMs).catch(ignore),
@@ -241,10 +262,6 @@ export class JobRunner {
           await release(db, [job.id], this.workerId).catch(ignore)
           return
         }
-        if (err instanceof DeferJob) {
-          await release(db, [job.id], this.workerId, err.delayMs).catch(ignore)
-          return
-        }
         const message = String((err as Error)?.message ?? err)
         if (err instanceof PermanentJobError) job.attempts = job.maxAttempts
         const final = job.attempts >= job.maxAttempts
@@ -268,7 +285,13 @@ export class JobRunner {
         this.inFlight.delete(job.id)
         if (def.ioBound) this.ioInFlight--
         this.runningByType.set(def.type, (this.runningByType.get(def.type) ?? 1) - 1)
-        this.wake()
+        if (group) {
+          const left = (this.runningByGroup.get(group) ?? 1) - 1
+          if (left > 0) this.runningByGroup.set(group, left)
+          else this.runningByGroup.delete(group)
+        }
+        // its slot is free: for its own type (ioBound), or for every type sharing the total
+        this.wake(def.ioBound ? [def.type] : this.sharedTypes)
       }
     })()
     this.inFlight.set(job.id, { promise, abort })

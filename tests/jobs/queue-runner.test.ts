@@ -167,6 +167,47 @@ describe('JobRunner', () => {
     }
   })
 
+  test('a group runs at most groupConcurrency at once; its backlog does not hold the other groups back', async () => {
+    const type = unique('group')
+    let open!: () => void
+    const gate = new Promise<void>((r) => {
+      open = r
+    })
+    let slowNow = 0
+    let slowPeak = 0
+    const handle = async (payload: Record<string, unknown>) => {
+      if (payload.group !== 'slow') return 'fast'
+      slowNow++
+      slowPeak = Math.max(slowPeak, slowNow)
+      await gate
+      slowNow--
+      return 'slow'
+    }
+    const slow = []
+    for (let i = 0; i < 30; i++)
+      slow.push(await enqueue(database.db, { type, groupKey: 'slow', payload: { group: 'slow' } }))
+    const fast = []
+    for (let i = 0; i < 6; i++)
+      fast.push(await enqueue(database.db, { type, groupKey: `fast-${i % 2}`, payload: {} }))
+    const ungrouped = await enqueue(database.db, { type, payload: {} })
+    const r = runner([{ type, handle, groupConcurrency: 2, concurrency: 8 }])
+    await r.start()
+    try {
+      for (const j of [...fast, ungrouped]) expect((await finished(j!.id)).result).toBe('fast')
+      expect(slowPeak).toBe(2)
+      const waiting = await database.db.select().from(jobs).where(eq(jobs.type, type))
+      // the backlog was never claimed and given back: 2 attempts made in all, 28 still queued untouched
+      expect(waiting.filter((j) => j.status === 'running').length).toBe(2)
+      expect(waiting.filter((j) => j.status === 'queued' && j.attempts === 0).length).toBe(28)
+      open()
+      for (const j of slow) expect((await finished(j!.id)).attempts).toBe(1)
+      expect(slowPeak).toBe(2)
+    } finally {
+      open()
+      await r.stop()
+    }
+  })
+
   test('never runs more jobs of a type at once than its concurrency', async () => {
     const type = unique('conc')
     let now = 0

@@ -29,6 +29,11 @@ export const jobs = pgTable(
     requestedBy: uuid().references(() => users.id, { onDelete: 'cascade' }),
     /** At most one live job per key (periodic jobs enqueued by every instance). */
     dedupeKey: text(),
+    /**
+     * Jobs of one group (a webhook endpoint) run at most `groupConcurrency` at once per process;
+     * the claim skips groups at their cap, so one busy group never fills the slots of the others.
+     */
+    groupKey: text(),
     createdAt: tstz().notNull().defaultNow(),
     startedAt: tstz(),
     finishedAt: tstz(),

@@ -5,7 +5,7 @@ import type { Db } from '../../db/client'
 import { events, webhookDeliveries, webhooks } from '../../db/schema'
 import { toPublicEvent } from '../../events/model'
 import { PING_EVENT, recordEvent, WEBHOOK_JOB, WEBHOOK_JOB_MAX_ATTEMPTS } from '../../events/record'
-import { DeferJob, type JobDefinition, PermanentJobError } from '../../jobs/runner'
+import { type JobDefinition, PermanentJobError } from '../../jobs/runner'
 import type { Logger } from '../../lib/logger'
 import { VERSION } from '../../lib/version'
 import { toPublicWebhook } from './model'
@@ -15,8 +15,6 @@ import { type GuardOptions, pinnedUrl, resolveTarget } from './url-guard'
 
 /** An endpoint failing this long without a success is disabled. */
 export const DISABLE_AFTER_MS = 24 * 3_600_000
-/** Attempts to one endpoint in flight at once in this process; more wait (a slow receiver holds only these). */
-export const PER_ENDPOINT_CONCURRENCY = 4
 /** Delivery attempts running at once in this process (they wait on the network, not the CPU). */
 export const WEBHOOK_CONCURRENCY = 64
 const RESPONSE_KEPT_BYTES = 1_024
@@ -84,7 +82,6 @@ export function webhookJob(deps: WebhookJobDeps): JobDefinition {
   const clock = deps.clock ?? (() => new Date())
   const timeoutMs = settings.WEBHOOK_TIMEOUT_MS
   const secretKeys = [settings.SECRET_KEY, ...settings.jwtPreviousSecrets]
-  const perEndpoint = new Map<string, number>()
   /** The wait after failed attempt `attempt` (1-based): the schedule's entry, its last one beyond. */
   const retryDelayMs = (attempt: number) => schedule[Math.min(attempt, schedule.length) - 1] ?? 0
 
@@ -140,8 +137,8 @@ export function webhookJob(deps: WebhookJobDeps): JobDefinition {
     retryInMs: number,
   ) {
     const now = clock()
-    await db.transaction(async (tx) => {
-      await tx
+    const logged = (q: Db) =>
+      q
         .update(webhookDeliveries)
         .set({
           status: a.ok ? 'succeeded' : final ? 'failed' : 'pending',
@@ -154,11 +151,20 @@ export function webhookJob(deps: WebhookJobDeps): JobDefinition {
           updatedAt: sql`now()`,
         })
         .where(eq(webhookDeliveries.id, deliveryId))
-      if (a.ok) {
-        if (webhook.failingSince)
-          await tx.update(webhooks).set({ failingSince: null }).where(eq(webhooks.id, webhook.id))
-        return
-      }
+    if (a.ok) {
+      // the common case in one statement (no transaction): the log, and the streak ended if any
+      const log = logged(db)
+      if (!webhook.failingSince) await log
+      else
+        await db
+          .with(db.$with('logged').as(log.returning({ id: webhookDeliveries.id })))
+          .update(webhooks)
+          .set({ failingSince: null })
+          .where(eq(webhooks.id, webhook.id))
+      return
+    }
+    await db.transaction(async (tx) => {
+      await logged(tx)
       const [w] = await tx
         .update(webhooks)
         .set({ failingSince: sql`coalesce(${webhooks.failingSince}, ${now.toISOString()}::timestamptz)` })
@@ -190,6 +196,8 @@ export function webhookJob(deps: WebhookJobDeps): JobDefinition {
     type: WEBHOOK_JOB,
     ioBound: true,
     concurrency: WEBHOOK_CONCURRENCY,
+    // jobs are grouped by webhook id (dispatch, ping and redeliver set group_key)
+    groupConcurrency: settings.WEBHOOK_ENDPOINT_CONCURRENCY,
     maxAttempts: WEBHOOK_JOB_MAX_ATTEMPTS,
     timeoutMs: timeoutMs + 10_000,
     retryDelayMs,
@@ -218,19 +226,12 @@ export function webhookJob(deps: WebhookJobDeps): JobDefinition {
           .where(eq(webhookDeliveries.id, deliveryId))
         return { skipped: 'disabled' }
       }
-      const busy = perEndpoint.get(webhook.id) ?? 0
-      if (busy >= PER_ENDPOINT_CONCURRENCY) throw new DeferJob(200 + Math.floor(Math.random() * 300))
-      perEndpoint.set(webhook.id, busy + 1)
       const started = performance.now()
       let attempt: Attempt
       try {
         attempt = await send(webhook, event, ctx.signal)
       } catch (err) {
         attempt = { ok: false, statusCode: null, error: describe(err, timeoutMs), response: null }
-      } finally {
-        const n = (perEndpoint.get(webhook.id) ?? 1) - 1
-        if (n > 0) perEndpoint.set(webhook.id, n)
-        else perEndpoint.delete(webhook.id)
       }
       const final = !attempt.ok && ctx.job.attempts > schedule.length
       await record(

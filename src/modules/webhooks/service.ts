@@ -198,11 +198,12 @@ export async function rotateSecret(ctx: WebhookCtx, userId: string, id: string, 
 }
 export const ROTATION_OVERLAP_MS = 24 * 3_600_000
 
-async function queueAttempts(tx: Db, deliveryId: string) {
+async function queueAttempts(tx: Db, deliveryId: string, webhookId: string) {
   await enqueue(tx, {
     type: WEBHOOK_JOB,
     payload: { delivery_id: deliveryId },
     maxAttempts: WEBHOOK_JOB_MAX_ATTEMPTS,
+    groupKey: webhookId,
   })
 }
 
@@ -220,7 +221,7 @@ export async function pingWebhook(ctx: WebhookCtx, userId: string, id: string) {
       .insert(webhookDeliveries)
       .values({ webhookId: webhook.id, eventId: eventId!, eventType: PING_EVENT })
       .returning()
-    await queueAttempts(tx, delivery!.id)
+    await queueAttempts(tx, delivery!.id, webhook.id)
     return toPublicDelivery(delivery!)
   })
 }
@@ -254,7 +255,7 @@ export async function redeliver(ctx: WebhookCtx, userId: string, deliveryId: str
       .set({ status: 'pending', nextAttemptAt: sql`now()`, updatedAt: sql`now()` })
       .where(eq(webhookDeliveries.id, deliveryId))
       .returning()
-    await queueAttempts(tx, deliveryId)
+    await queueAttempts(tx, deliveryId, row!.webhookId)
     return toPublicDelivery(row!)
   })
 }

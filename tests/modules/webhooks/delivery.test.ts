@@ -17,7 +17,12 @@ const receivers: { stop: () => void }[] = []
 
 beforeAll(async () => {
   ctx = await createTestApp({
-    env: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_SCHEDULE: '30ms,60ms', WEBHOOK_TIMEOUT_MS: '400' },
+    env: {
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      WEBHOOK_RETRY_SCHEDULE: '30ms,60ms',
+      WEBHOOK_TIMEOUT_MS: '400',
+      WEBHOOK_ENDPOINT_CONCURRENCY: '4',
+    },
   })
   // attempts queued by other files (their URLs are not receivers of this file) are not ours to run
   await ctx.db
@@ -263,7 +268,16 @@ describe('webhook deliveries', () => {
   })
 
   test('a slow endpoint does not hold up deliveries to another one', async () => {
-    const slow = receiver({ respond: () => Bun.sleep(150).then(() => new Response('ok')) })
+    let inFlight = 0
+    let peak = 0
+    const slow = receiver({
+      respond: async () => {
+        peak = Math.max(peak, ++inFlight)
+        await Bun.sleep(150)
+        inFlight--
+        return new Response('ok')
+      },
+    })
     const fast = receiver()
     const { owner, project } = await team(ctx)
     const s = await hook(owner, project.id, slow.url, ['task.created'])
@@ -275,5 +289,6 @@ describe('webhook deliveries', () => {
     expect(slowDone).toBeLessThan(12)
     await settled(s.id, 12)
     expect(new Set(slow.received.map((m) => m.id)).size).toBe(12)
+    expect(peak).toBe(4) // WEBHOOK_ENDPOINT_CONCURRENCY
   })
 })

@@ -217,7 +217,7 @@ describe('/webhooks/{id}', () => {
       .from(jobs)
       .where(and(eq(jobs.type, 'webhook'), sql`${jobs.payload}->>'delivery_id' = ${res.body.id}`))
     expect(queued).toHaveLength(1)
-    expect(queued[0]!.status).toBe('queued')
+    expect(queued[0]).toMatchObject({ status: 'queued', groupKey: h.id })
     const forOther = await ctx.db
       .select()
       .from(webhookDeliveries)
@@ -240,6 +240,14 @@ describe('/webhooks/{id}', () => {
     expect(await types(h.id)).toEqual(['task.created'])
     expect(await types(all.id)).toEqual(['task.created', 'task.updated'])
     expect(await types(off.id)).toEqual([])
+    // each delivery's job is grouped by its endpoint (the per-endpoint cap of the claim)
+    const grouped = await ctx.db
+      .select({ group: jobs.groupKey, webhook: webhookDeliveries.webhookId })
+      .from(jobs)
+      .innerJoin(webhookDeliveries, sql`${webhookDeliveries.id}::text = ${jobs.payload}->>'delivery_id'`)
+      .where(sql`${webhookDeliveries.webhookId} in (${h.id}, ${all.id})`)
+    expect(grouped).toHaveLength(3)
+    for (const g of grouped) expect(g.group).toBe(g.webhook)
     // a change whose transaction rolls back leaves neither its event nor a delivery nor a job
     let ids: string[] = []
     await expect(
@@ -314,6 +322,8 @@ describe('/webhooks/{id}', () => {
     const again = await ctx.req('POST', `${API}/deliveries/${id}/redeliver`, { token: owner.token })
     expect(again.status).toBe(202)
     expect(again.body).toMatchObject({ id, status: 'pending' })
+    const requeued = await ctx.db.select().from(jobs).where(sql`${jobs.payload}->>'delivery_id' = ${id}`)
+    expect(requeued.map((j) => j.groupKey)).toEqual([h.id, h.id])
     expectProblem(await ctx.req('POST', `${API}/deliveries/${id}/redeliver`, { token: editor.token }), 403)
     expectProblem(await ctx.req('POST', `${API}/deliveries/${id}/redeliver`, { token: outsider.token }), 404)
     expectProblem(
