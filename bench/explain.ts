@@ -39,10 +39,17 @@ export async function seedTasks(
       now() - (g || ' seconds')::interval, now() - ((g * 13 % 100000) || ' seconds')::interval
     from generate_series(${start}, ${start + n - 1}) g`),
   )
-  await database.db
-    .update(projects)
-    .set({ taskSeq: start + n - 1, taskCount: n })
-    .where(eq(projects.id, projectId))
+  // the counters the writes keep (task_count and per status), from the rows
+  await database.rows(
+    sql.raw(`update projects p set task_seq = ${start + n - 1}, task_count = c.total, todo_count = c.todo,
+      in_progress_count = c.in_progress, done_count = c.done, canceled_count = c.canceled
+    from (select count(*)::int as total, count(*) filter (where status = 'todo')::int as todo,
+      count(*) filter (where status = 'in_progress')::int as in_progress,
+      count(*) filter (where status = 'done')::int as done,
+      count(*) filter (where status = 'canceled')::int as canceled
+      from tasks where project_id = '${projectId}') c
+    where p.id = '${projectId}'`),
+  )
 }
 
 export async function seedUsers(database: Database, n: number): Promise<string[]> {

@@ -41,6 +41,14 @@ export const projects = pgTable(
     /** Last task number handed out; bumped under the row lock so numbers never repeat. */
     taskSeq: integer().notNull().default(0),
     taskCount: integer().notNull().default(0),
+    /**
+     * Tasks per status, kept in the statements that create, re-status and delete tasks (the
+     * project row is locked by them anyway): list totals without counting rows.
+     */
+    todoCount: integer().notNull().default(0),
+    inProgressCount: integer().notNull().default(0),
+    doneCount: integer().notNull().default(0),
+    canceledCount: integer().notNull().default(0),
     ...timestamps,
     version: version(),
     deletedAt: tstz(),

@@ -39,10 +39,15 @@ function list<T extends string>(raw: string, allowed: readonly T[], field: strin
   return items as T[]
 }
 
+/** The statuses of the `status` filter (a 422 when invalid), or undefined without one. */
+export const statusFilter = (q: TaskFilters): TaskStatus[] | undefined =>
+  q.status === undefined ? undefined : list(q.status, TASK_STATUSES, 'status')
+
 /** WHERE conditions for the task filters of API.md; invalid values are a 422. */
 export function taskFilters(q: TaskFilters, userId: string): SQL[] {
   const out: SQL[] = []
-  if (q.status !== undefined) out.push(inArray(tasks.status, list(q.status, TASK_STATUSES, 'status')))
+  const statuses = statusFilter(q)
+  if (statuses) out.push(inArray(tasks.status, statuses))
   if (q.priority !== undefined)
     out.push(inArray(tasks.priority, list<TaskPriority>(q.priority, TASK_PRIORITIES, 'priority')))
   if (q.assignee_id !== undefined) {

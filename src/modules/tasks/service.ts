@@ -7,9 +7,18 @@ import { fieldError, notFound, validationFailed } from '../../lib/errors'
 import { checkIfMatch } from '../../lib/etag'
 import { type Page, pageOf } from '../../lib/pagination'
 import { projectAccess, requireRole, taskAccess } from '../../shared/access'
+import { countUp, statusMove, statusTotal } from './counts'
 import { type PublicTask, TASK_EVENT_FIELDS, type TaskRow, toPublicTask } from './mapper'
 import type { TaskCreate, TaskFilters, TaskUpdate } from './model'
-import { isRealDate, parseTaskSort, sortKey, type TaskSort, taskFilters, taskOrder } from './query'
+import {
+  isRealDate,
+  parseTaskSort,
+  sortKey,
+  statusFilter,
+  type TaskSort,
+  taskFilters,
+  taskOrder,
+} from './query'
 
 function checkDueDate(v: string | null | undefined) {
   if (v && !isRealDate(v))
@@ -78,7 +87,7 @@ export async function createTask(
     : sql``
   const result = await db.execute<{ number: number }>(sql`
     with seq as (
-      update ${projects} set task_seq = task_seq + 1, task_count = task_count + 1
+      update ${projects} set task_seq = task_seq + 1, task_count = task_count + 1, ${countUp(row.status)}
       where id = ${projectId}::uuid and deleted_at is null
       returning task_seq
     ), inserted as (
@@ -148,6 +157,11 @@ export async function updateTask(
       .where(and(eq(tasks.id, taskId), eq(tasks.version, task.version)))
       .returning()
     if (!after) throw notFound('Task')
+    if (patch.status)
+      await tx
+        .update(projects)
+        .set(statusMove(task.status, patch.status))
+        .where(eq(projects.id, task.projectId))
     const pub = toPublicTask(after)
     await recordEvent(tx, {
       type: 'task.updated',
@@ -166,10 +180,7 @@ export async function deleteTask(db: Db, userId: string, taskId: string, ifMatch
     requireRole(role, 'editor', 'delete tasks')
     checkIfMatch(ifMatch, task.version)
     await tx.delete(tasks).where(eq(tasks.id, taskId))
-    await tx
-      .update(projects)
-      .set({ taskCount: sql`greatest(${projects.taskCount} - 1, 0)` })
-      .where(eq(projects.id, task.projectId))
+    await tx.update(projects).set(statusMove(task.status, null)).where(eq(projects.id, task.projectId))
     await recordEvent(tx, {
       type: 'task.deleted',
       projectId: task.projectId,
@@ -179,19 +190,29 @@ export async function deleteTask(db: Db, userId: string, taskId: string, ifMatch
   })
 }
 
-async function pageTasks(db: Db, where: ReturnType<typeof and>, sort: TaskSort, page: Page) {
-  const order = taskOrder(sort)
-  const [rows, [total]] = await Promise.all([
+async function pageTasks(
+  db: Db,
+  where: ReturnType<typeof and>,
+  sort: TaskSort,
+  page: Page,
+  knownTotal?: number,
+) {
+  const [rows, total] = await Promise.all([
     db
       .select()
       .from(tasks)
       .where(where)
-      .orderBy(...order)
+      .orderBy(...taskOrder(sort))
       .limit(page.pageSize)
       .offset(page.offset),
-    db.select({ n: count() }).from(tasks).where(where),
+    knownTotal ??
+      db
+        .select({ n: count() })
+        .from(tasks)
+        .where(where)
+        .then(([r]) => r?.n ?? 0),
   ])
-  return pageOf(rows.map(toPublicTask), total?.n ?? 0, page)
+  return pageOf(rows.map(toPublicTask), total, page)
 }
 
 export async function listTasks(
@@ -203,34 +224,28 @@ export async function listTasks(
 ) {
   const filters = taskFilters(q, userId)
   const sort = parseTaskSort(q.sort)
-  await projectAccess(db, projectId, userId)
+  const { project } = await projectAccess(db, projectId, userId)
+  // no filter or only a status filter: the total is the project's counters (no count over rows)
+  const statuses = statusFilter(q)
+  const total = filters.length <= (statuses ? 1 : 0) ? statusTotal(project, statuses) : undefined
   // The common shape (no filter, one or two sort keys) runs prepared; see src/db/prepared.ts
-  if (!filters.length && sort.length <= 2) return preparedTaskPage(db, projectId, sort, page)
-  return pageTasks(db, and(eq(tasks.projectId, projectId), ...filters), sort, page)
+  if (!filters.length && sort.length <= 2) return preparedTaskPage(db, projectId, sort, page, total!)
+  return pageTasks(db, and(eq(tasks.projectId, projectId), ...filters), sort, page, total)
 }
 
-async function preparedTaskPage(db: Db, projectId: string, sort: TaskSort, page: Page) {
+async function preparedTaskPage(db: Db, projectId: string, sort: TaskSort, page: Page, total: number) {
   // keyed by the parsed order: 132 possible shapes at most, whatever the spelling of `sort`
-  const [rows, [total]] = await Promise.all([
-    prepared(db, `task_page:${sortKey(sort)}`, (db) =>
-      db
-        .select()
-        .from(tasks)
-        .where(eq(tasks.projectId, sql.placeholder('project')))
-        .orderBy(...taskOrder(sort))
-        .limit(sql.placeholder('limit'))
-        .offset(sql.placeholder('offset'))
-        .prepare('task_page'),
-    ).execute({ project: projectId, limit: page.pageSize, offset: page.offset }),
-    prepared(db, 'task_count', (db) =>
-      db
-        .select({ n: count() })
-        .from(tasks)
-        .where(eq(tasks.projectId, sql.placeholder('project')))
-        .prepare('task_count'),
-    ).execute({ project: projectId }),
-  ])
-  return pageOf(rows.map(toPublicTask), total?.n ?? 0, page)
+  const rows = await prepared(db, `task_page:${sortKey(sort)}`, (db) =>
+    db
+      .select()
+      .from(tasks)
+      .where(eq(tasks.projectId, sql.placeholder('project')))
+      .orderBy(...taskOrder(sort))
+      .limit(sql.placeholder('limit'))
+      .offset(sql.placeholder('offset'))
+      .prepare('task_page'),
+  ).execute({ project: projectId, limit: page.pageSize, offset: page.offset })
+  return pageOf(rows.map(toPublicTask), total, page)
 }
 
 /** Projects the user is a member of that are not deleted (a subquery). */
