@@ -5,8 +5,9 @@ import { created, noContent, withEtag } from '../../lib/responses'
 import type { CleanSpec } from '../../lib/text'
 import { cleanPlugin } from '../../plugins/clean'
 import { exportFormat, exportTasks } from './export'
+import { listTasks } from './list'
 import { TaskModel } from './model'
-import { createTask, deleteTask, getTask, listMyTasks, listTasks, updateTask } from './service'
+import { createTask, deleteTask, getTask, listMyTasks, updateTask } from './service'
 
 const tags = ['Tasks']
 const cleanTask: CleanSpec = { fields: { title: 500 }, arrays: { labels: { maxLength: 50, maxItems: 20 } } }
@@ -43,7 +44,7 @@ export const taskRoutes = (deps: ModuleDeps) => {
         auth: true,
         params: TaskModel.params,
         query: TaskModel.listQuery,
-        response: TaskModel.taskList,
+        response: TaskModel.projectTaskList,
         detail: {
           tags,
           summary: 'List tasks of a project',
@@ -120,7 +121,7 @@ export const taskRoutes = (deps: ModuleDeps) => {
       ({ principal, query }) => listMyTasks(db, principal.user.id, query, toPage(query)),
       {
         auth: true,
-        query: TaskModel.listQuery,
+        query: TaskModel.myListQuery,
         response: TaskModel.taskList,
         detail: {
           tags,

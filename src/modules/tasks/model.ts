@@ -61,6 +61,13 @@ export const filterQuery = {
 export const TaskModel = {
   task,
   taskList: pageSchema(task),
+  projectTaskList: t.Object({
+    ...pageSchema(task).properties,
+    next_cursor: t.Union([t.String(), t.Null()], {
+      description:
+        'Pass as `cursor` for the page after this one (keyset: the same cost at any depth); null on the last page and for a sort by due_date',
+    }),
+  }),
   params: t.Object({ id: Uuid }),
   create: t.Object(
     {
@@ -86,7 +93,19 @@ export const TaskModel = {
     },
     closed,
   ),
-  listQuery: t.Object({ ...pageQuery, ...sortQuery(TASK_SORTS), ...filterQuery }),
+  myListQuery: t.Object({ ...pageQuery, ...sortQuery(TASK_SORTS), ...filterQuery }),
+  listQuery: t.Object({
+    ...pageQuery,
+    ...sortQuery(TASK_SORTS),
+    ...filterQuery,
+    cursor: t.Optional(
+      t.String({
+        maxLength: 2048,
+        pattern: '^[A-Za-z0-9_-]+$',
+        description: '`next_cursor` of the previous page, instead of `page` (keep the same sort and filters)',
+      }),
+    ),
+  }),
   exportQuery: t.Object({
     ...filterQuery,
     format: t.Optional(t.Union([t.Literal('csv'), t.Literal('ndjson')])),

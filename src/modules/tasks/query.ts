@@ -79,7 +79,7 @@ export function taskFilters(q: TaskFilters, userId: string): SQL[] {
   return out
 }
 
-const SORT_COLUMNS = {
+export const SORT_COLUMNS = {
   number: tasks.number,
   created_at: tasks.createdAt,
   updated_at: tasks.updatedAt,

@@ -1,24 +1,15 @@
 import { and, count, eq, inArray, isNull, sql } from 'drizzle-orm'
 import { type Db, rowsOf } from '../../db/client'
-import { prepared } from '../../db/prepared'
 import { events, projectMembers, projects, tasks } from '../../db/schema'
 import { diff, dispatchCtes, recordEvent, WAKE_WORKERS } from '../../events/record'
 import { fieldError, notFound, validationFailed } from '../../lib/errors'
 import { checkIfMatch } from '../../lib/etag'
 import { type Page, pageOf } from '../../lib/pagination'
 import { projectAccess, requireRole, taskAccess } from '../../shared/access'
-import { countUp, statusMove, statusTotal } from './counts'
+import { countUp, statusMove } from './counts'
 import { type PublicTask, TASK_EVENT_FIELDS, type TaskRow, toPublicTask } from './mapper'
 import type { TaskCreate, TaskFilters, TaskUpdate } from './model'
-import {
-  isRealDate,
-  parseTaskSort,
-  sortKey,
-  statusFilter,
-  type TaskSort,
-  taskFilters,
-  taskOrder,
-} from './query'
+import { isRealDate, parseTaskSort, type TaskSort, taskFilters, taskOrder } from './query'
 
 function checkDueDate(v: string | null | undefined) {
   if (v && !isRealDate(v))
@@ -190,13 +181,7 @@ export async function deleteTask(db: Db, userId: string, taskId: string, ifMatch
   })
 }
 
-async function pageTasks(
-  db: Db,
-  where: ReturnType<typeof and>,
-  sort: TaskSort,
-  page: Page,
-  knownTotal?: number,
-) {
+async function pageTasks(db: Db, where: ReturnType<typeof and>, sort: TaskSort, page: Page) {
   const [rows, total] = await Promise.all([
     db
       .select()
@@ -205,46 +190,12 @@ async function pageTasks(
       .orderBy(...taskOrder(sort))
       .limit(page.pageSize)
       .offset(page.offset),
-    knownTotal ??
-      db
-        .select({ n: count() })
-        .from(tasks)
-        .where(where)
-        .then(([r]) => r?.n ?? 0),
-  ])
-  return pageOf(rows.map(toPublicTask), total, page)
-}
-
-export async function listTasks(
-  db: Db,
-  userId: string,
-  projectId: string,
-  q: TaskFilters & { sort?: string },
-  page: Page,
-) {
-  const filters = taskFilters(q, userId)
-  const sort = parseTaskSort(q.sort)
-  const { project } = await projectAccess(db, projectId, userId)
-  // no filter or only a status filter: the total is the project's counters (no count over rows)
-  const statuses = statusFilter(q)
-  const total = filters.length <= (statuses ? 1 : 0) ? statusTotal(project, statuses) : undefined
-  // The common shape (no filter, one or two sort keys) runs prepared; see src/db/prepared.ts
-  if (!filters.length && sort.length <= 2) return preparedTaskPage(db, projectId, sort, page, total!)
-  return pageTasks(db, and(eq(tasks.projectId, projectId), ...filters), sort, page, total)
-}
-
-async function preparedTaskPage(db: Db, projectId: string, sort: TaskSort, page: Page, total: number) {
-  // keyed by the parsed order: 132 possible shapes at most, whatever the spelling of `sort`
-  const rows = await prepared(db, `task_page:${sortKey(sort)}`, (db) =>
     db
-      .select()
+      .select({ n: count() })
       .from(tasks)
-      .where(eq(tasks.projectId, sql.placeholder('project')))
-      .orderBy(...taskOrder(sort))
-      .limit(sql.placeholder('limit'))
-      .offset(sql.placeholder('offset'))
-      .prepare('task_page'),
-  ).execute({ project: projectId, limit: page.pageSize, offset: page.offset })
+      .where(where)
+      .then(([r]) => r?.n ?? 0),
+  ])
   return pageOf(rows.map(toPublicTask), total, page)
 }
 

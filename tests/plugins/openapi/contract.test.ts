@@ -84,7 +84,8 @@ describe('named schemas (issue 7 #15)', () => {
     const p = doc.paths
     expect(json(p['/api/v1/users/me'].get, '200')).toEqual(ref('User'))
     expect(json(p['/api/v1/tasks/{id}'].get, '200')).toEqual(ref('Task'))
-    expect(json(p['/api/v1/projects/{id}/tasks'].get, '200')).toEqual(ref('TaskPage'))
+    expect(json(p['/api/v1/projects/{id}/tasks'].get, '200')).toEqual(ref('ProjectTaskPage'))
+    expect(json(p['/api/v1/users/me/tasks'].get, '200')).toEqual(ref('TaskPage'))
     expect(json(p['/api/v1/users/me/tasks'].get, '200')).toEqual(ref('TaskPage'))
     expect(doc.components.schemas.TaskPage.properties.items.items).toEqual(ref('Task'))
     expect(doc.components.schemas.Member.properties.user).toEqual(ref('MemberUser'))
