@@ -1,7 +1,9 @@
 import { and, eq, or, type SQL, sql } from 'drizzle-orm'
+import type { Db } from '../../db/client'
 import { tasks } from '../../db/schema'
 import { isUuid } from '../../lib/api'
 import { fieldError, validationFailed } from '../../lib/errors'
+import type { TaskRow } from './mapper'
 import { SORT_COLUMNS, sortKey, type TaskSort } from './query'
 
 /**
@@ -41,12 +43,43 @@ export function cursorFields(sort: TaskSort): CursorField[] {
   return sort.map((k) => k.field as CursorField)
 }
 
-/** The select expression whose value `encodeCursor` turns into the next cursor. */
-export const cursorKey = (sort: TaskSort): SQL =>
-  sql`json_build_array(${sql.join(
-    [...sort.map((k) => SORT_COLUMNS[k.field]), tasks.id].map((c) => sql`${c}`),
+/** Keys whose value in the row is exactly what PostgreSQL compares (integers). */
+const EXACT_IN_ROW: Partial<Record<CursorField, (t: TaskRow) => number>> = {
+  number: (t) => t.number,
+  priority: (t) => t.priorityRank,
+}
+
+/**
+ * The sort values of `last` (the last task of a page) for its next cursor. Integers come from the
+ * row; timestamps (microseconds, which a JavaScript Date drops) and lower(title) (PostgreSQL's
+ * own case folding) are read back as PostgreSQL prints them, one primary-key lookup, made only
+ * when another page follows. Computing them in the page query would cost every row an offset skips.
+ */
+export async function cursorValues(db: Db, sort: TaskSort, last: TaskRow): Promise<(string | number)[]> {
+  const fields = cursorFields(sort)
+  if (fields.every((f) => EXACT_IN_ROW[f])) return [...fields.map((f) => EXACT_IN_ROW[f]!(last)), last.id]
+  const key = sql`json_build_array(${sql.join(
+    fields.map((f) => sql`${SORT_COLUMNS[f]}`),
     sql`, `,
-  )})`
+  )}, ${tasks.id})`
+  const [row] = await db
+    .select({ key: sql<(string | number)[]>`${key}` })
+    .from(tasks)
+    .where(eq(tasks.id, last.id))
+  // deleted in between: the row's own values (milliseconds) still resume at the right place
+  return (
+    row?.key ?? [
+      ...fields.map((f) =>
+        f === 'title'
+          ? last.title.toLowerCase()
+          : f === 'created_at' || f === 'updated_at'
+            ? last[f === 'created_at' ? 'createdAt' : 'updatedAt'].toISOString()
+            : EXACT_IN_ROW[f]!(last),
+      ),
+      last.id,
+    ]
+  )
+}
 
 export function encodeCursor(page: number, sort: TaskSort, values: (string | number)[]): string {
   return Buffer.from(JSON.stringify({ p: page, s: sortKey(sort), v: values })).toString('base64url')

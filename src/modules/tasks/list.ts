@@ -1,4 +1,4 @@
-import { and, count, eq, type SQL, sql } from 'drizzle-orm'
+import { and, count, eq, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { prepared } from '../../db/prepared'
 import { tasks } from '../../db/schema'
@@ -6,12 +6,10 @@ import { fieldError, validationFailed } from '../../lib/errors'
 import { type Page, pageOf } from '../../lib/pagination'
 import { projectAccess } from '../../shared/access'
 import { statusTotal } from './counts'
-import { afterCursor, type Cursor, cursorKey, decodeCursor, encodeCursor } from './cursor'
+import { afterCursor, type Cursor, cursorValues, decodeCursor, encodeCursor } from './cursor'
 import { type TaskRow, toPublicTask } from './mapper'
 import type { TaskFilters } from './model'
 import { parseTaskSort, sortKey, statusFilter, type TaskSort, taskFilters, taskOrder } from './query'
-
-type KeyedRow = { task: TaskRow; key: (string | number)[] | null }
 
 /**
  * A page of a project's tasks, by `page` (offset) or by `cursor` (keyset: flat cost however deep).
@@ -42,19 +40,18 @@ export async function listTasks(
   const at: Page = cursor ? { page: cursor.page, pageSize: page.pageSize, offset: 0 } : page
   // a due-date order has empty keys, which a cursor cannot name: those lists page by number only
   const walkable = sort.every((k) => k.field !== 'due_date')
-  const key = walkable ? cursorKey(sort) : sql`null`
   const where = and(eq(tasks.projectId, projectId), ...filters, cursor && afterCursor(sort, cursor.values))
   const [rows, total] = await Promise.all([
     // The common shape (no filter, one or two sort keys, by page) runs prepared; see src/db/prepared.ts
     !filters.length && !cursor && sort.length <= 2
-      ? preparedPage(db, projectId, sort, key, at)
-      : (db
-          .select({ task: tasks, key: sql<KeyedRow['key']>`${key}` })
+      ? preparedPage(db, projectId, sort, at)
+      : db
+          .select()
           .from(tasks)
           .where(where)
           .orderBy(...taskOrder(sort))
           .limit(at.pageSize + 1)
-          .offset(at.offset) as Promise<KeyedRow[]>),
+          .offset(at.offset),
     known ??
       db
         .select({ n: count() })
@@ -65,27 +62,23 @@ export async function listTasks(
   // one row more than the page tells whether another page follows
   const items = rows.slice(0, at.pageSize)
   const last = items.at(-1)
-  const next = rows.length > at.pageSize && last?.key ? encodeCursor(at.page + 1, sort, last.key) : null
-  return {
-    ...pageOf(
-      items.map((r) => toPublicTask(r.task)),
-      total,
-      at,
-    ),
-    next_cursor: next,
-  }
+  const next =
+    walkable && last && rows.length > at.pageSize
+      ? encodeCursor(at.page + 1, sort, await cursorValues(db, sort, last))
+      : null
+  return { ...pageOf(items.map(toPublicTask), total, at), next_cursor: next }
 }
 
-function preparedPage(db: Db, projectId: string, sort: TaskSort, key: SQL, page: Page): Promise<KeyedRow[]> {
+function preparedPage(db: Db, projectId: string, sort: TaskSort, page: Page): Promise<TaskRow[]> {
   // keyed by the parsed order: 132 possible shapes at most, whatever the spelling of `sort`
   return prepared(db, `task_page:${sortKey(sort)}`, (db) =>
     db
-      .select({ task: tasks, key: sql<KeyedRow['key']>`${key}` })
+      .select()
       .from(tasks)
       .where(eq(tasks.projectId, sql.placeholder('project')))
       .orderBy(...taskOrder(sort))
       .limit(sql.placeholder('limit'))
       .offset(sql.placeholder('offset'))
       .prepare('task_page'),
-  ).execute({ project: projectId, limit: page.pageSize + 1, offset: page.offset }) as Promise<KeyedRow[]>
+  ).execute({ project: projectId, limit: page.pageSize + 1, offset: page.offset })
 }

@@ -148,11 +148,6 @@ export async function updateTask(
       .where(and(eq(tasks.id, taskId), eq(tasks.version, task.version)))
       .returning()
     if (!after) throw notFound('Task')
-    if (patch.status)
-      await tx
-        .update(projects)
-        .set(statusMove(task.status, patch.status))
-        .where(eq(projects.id, task.projectId))
     const pub = toPublicTask(after)
     await recordEvent(tx, {
       type: 'task.updated',
@@ -161,6 +156,12 @@ export async function updateTask(
       data: pub,
       changes,
     })
+    // the project's row lock (its status counters) is taken last: held only until the commit
+    if (patch.status)
+      await tx
+        .update(projects)
+        .set(statusMove(task.status, patch.status))
+        .where(eq(projects.id, task.projectId))
     return pub
   })
 }
@@ -171,13 +172,14 @@ export async function deleteTask(db: Db, userId: string, taskId: string, ifMatch
     requireRole(role, 'editor', 'delete tasks')
     checkIfMatch(ifMatch, task.version)
     await tx.delete(tasks).where(eq(tasks.id, taskId))
-    await tx.update(projects).set(statusMove(task.status, null)).where(eq(projects.id, task.projectId))
     await recordEvent(tx, {
       type: 'task.deleted',
       projectId: task.projectId,
       actorId: userId,
       data: toPublicTask(task),
     })
+    // the project's row lock (its counters) is taken last: held only until the commit
+    await tx.update(projects).set(statusMove(task.status, null)).where(eq(projects.id, task.projectId))
   })
 }
 

@@ -1,4 +1,8 @@
 import { beforeAll, describe, expect, test } from 'bun:test'
+import { eq } from 'drizzle-orm'
+import { tasks } from '../../../src/db/schema'
+import { cursorValues } from '../../../src/modules/tasks/cursor'
+import { parseTaskSort } from '../../../src/modules/tasks/query'
 import type { TestContext, TestUser } from '../../helpers/app'
 import { expectProblem } from '../../helpers/app'
 import { countQueries } from '../../helpers/db'
@@ -141,5 +145,23 @@ describe('GET /projects/{id}/tasks?cursor=', () => {
     expectProblem(await list('cursor=has%20space'), 422)
     expectProblem(await list(`cursor=${good}`, outsider.token), 404)
     expectProblem(await ctx.req('GET', `${API}/projects/${pid}/tasks?cursor=${good}`), 401)
+  })
+
+  test('cursor values: integers from the row; timestamps and titles as PostgreSQL prints them, or the row’s own once it is gone', async () => {
+    const [row] = await ctx.db.select().from(tasks).where(eq(tasks.projectId, pid)).limit(1)
+    expect(await cursorValues(ctx.db, parseTaskSort('-priority,number'), row!)).toEqual([
+      row!.priorityRank,
+      row!.number,
+      row!.id,
+    ])
+    const [ts, title, id] = await cursorValues(ctx.db, parseTaskSort('updated_at,title'), row!)
+    expect(new Date(ts as string).getTime()).toBe(row!.updatedAt.getTime())
+    expect([title, id]).toEqual([row!.title.toLowerCase(), row!.id])
+    const gone = { ...row!, id: '00000000-0000-4000-8000-000000000000' }
+    expect(await cursorValues(ctx.db, parseTaskSort('-created_at,title'), gone)).toEqual([
+      row!.createdAt.toISOString(),
+      row!.title.toLowerCase(),
+      gone.id,
+    ])
   })
 })
