@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { PGlite } from '@electric-sql/pglite'
+import { PGlite, type QueryOptions, types } from '@electric-sql/pglite'
 import initdbWasmPath from '@electric-sql/pglite/initdb.wasm' with { type: 'file' }
 import fsBundlePath from '@electric-sql/pglite/pglite.data' with { type: 'file' }
 import pgliteWasmPath from '@electric-sql/pglite/pglite.wasm' with { type: 'file' }
@@ -54,6 +54,41 @@ export interface DatabaseOptions {
 
 const loadedAssets: { wasm?: Promise<WebAssembly.Module>; initdb?: Promise<WebAssembly.Module> } = {}
 
+/**
+ * The parsers drizzle-orm passes with every PGlite query (dates, timestamps and intervals stay
+ * text; drizzle maps them). PGlite merges per-query parsers into a copy of its whole parser map on
+ * every query (12 % of the embedded server's CPU on GET /users/me), so they are set once on the
+ * instance instead, and `withoutQueryParsers` drops the per-query copies. (PGlite keeps its own
+ * parsers for array types, so a timestamp array arrives as an array of text; no column has one.)
+ */
+const asText = (value: string) => value
+const DRIZZLE_PARSERS = Object.fromEntries(
+  [types.TIMESTAMP, types.TIMESTAMPTZ, types.INTERVAL, types.DATE, 1231, 1115, 1185, 1187, 1182].map(
+    (oid) => [oid, asText],
+  ),
+)
+const ROW_MODE = { array: { rowMode: 'array' }, object: { rowMode: 'object' } } as const
+
+type Queryable = Pick<PGlite, 'query'>
+export function withoutQueryParsers<C extends Queryable>(client: C): C {
+  return new Proxy(client, {
+    get(target, prop) {
+      if (prop === 'query')
+        return (query: string, params?: unknown[], opts?: QueryOptions) =>
+          target.query(
+            query,
+            params,
+            opts?.parsers && Object.keys(opts).length === 2 && opts.rowMode ? ROW_MODE[opts.rowMode] : opts,
+          )
+      if (prop === 'transaction')
+        return (fn: (tx: Queryable) => Promise<unknown>) =>
+          (target as unknown as PGlite).transaction((tx) => fn(withoutQueryParsers(tx)))
+      const value = Reflect.get(target, prop, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}
+
 /** PGlite's wasm and data are embedded in the binary; compile the modules once per process. */
 function pgliteAssets() {
   loadedAssets.wasm ??= Bun.file(pgliteWasmPath)
@@ -98,6 +133,7 @@ async function createPglite(opts: DatabaseOptions): Promise<Database> {
   try {
     client = await PGlite.create({
       dataDir,
+      parsers: DRIZZLE_PARSERS,
       ...(await pgliteAssets()),
       ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
     })
@@ -105,7 +141,7 @@ async function createPglite(opts: DatabaseOptions): Promise<Database> {
     release()
     throw e
   }
-  const db = drizzlePglite(client, {
+  const db = drizzlePglite(withoutQueryParsers(client), {
     schema,
     casing: 'snake_case',
     logger: drizzleLogger(opts.onQuery),
