@@ -29,8 +29,8 @@ export function statusMove(from: TaskStatus | null, to: TaskStatus | null) {
   return set
 }
 
-/** Tasks of the project with one of `statuses` (all of them when undefined). */
+/** Tasks of the project with one of `statuses` (distinct, as statusFilter gives them; all when undefined). */
 export function statusTotal(p: ProjectRow, statuses?: readonly TaskStatus[]): number {
   if (!statuses) return p.taskCount
-  return [...new Set(statuses)].reduce((sum, s) => sum + p[COLUMN[s].key], 0)
+  return statuses.reduce((sum, s) => sum + p[COLUMN[s].key], 0)
 }
