@@ -8,6 +8,7 @@ import { createApiLimits } from './lib/api-limits'
 import { createMetrics } from './lib/metrics'
 import { MemoryRateLimitStore } from './lib/rate-limit'
 import { activityRoutes } from './modules/activity'
+import { attachmentRoutes } from './modules/attachments'
 import { backupRoutes } from './modules/backup'
 import { commentRoutes } from './modules/comments'
 import { dashboardRoutes } from './modules/dashboard'
@@ -80,6 +81,7 @@ export function createApp(deps: AppDeps) {
         .use(projectsModule({ ...deps, auth }))
         .use(taskRoutes({ ...deps, auth }))
         .use(commentRoutes({ ...deps, auth }))
+        .use(attachmentRoutes({ ...deps, auth }))
         .use(activityRoutes({ ...deps, auth }))
         .use(dashboardRoutes({ ...deps, auth }))
         .use(reportRoutes({ ...deps, auth }))

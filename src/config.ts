@@ -9,6 +9,10 @@ const Int = (def: number, min: number, max: number, description: string) =>
   T.Integer({ default: def, minimum: min, maximum: max, description })
 const Bool = (def: boolean, description: string) => T.Boolean({ default: def, description })
 
+/** Attachment types allowed by default (API.md, Attachments). */
+export const DEFAULT_ATTACHMENT_TYPES =
+  'image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,text/csv,application/json,application/zip'
+
 /** Every setting Taskbase reads, with its default. The README's configuration table is generated from this. */
 export const SettingsSchema = T.Object({
   ENVIRONMENT: T.Union([T.Literal('development'), T.Literal('production'), T.Literal('test')], {
@@ -172,6 +176,32 @@ export const SettingsSchema = T.Object({
     60_000,
     'A webhook delivery not answered with a 2xx within this fails',
   ),
+  MAX_UPLOAD_BYTES: Int(10_485_760, 1, 1_073_741_824, 'Largest attachment (checked while reading: 413)'),
+  ATTACHMENT_TYPES: T.String({
+    default: DEFAULT_ATTACHMENT_TYPES,
+    pattern: '^\\s*[a-z0-9.+-]+/[a-z0-9.+-]+\\s*(,\\s*[a-z0-9.+-]+/[a-z0-9.+-]+\\s*)*$',
+    description: 'Comma list of attachment types allowed, as decided from the bytes (others: 415)',
+  }),
+  ATTACHMENTS_DIR: T.Optional(
+    T.String({
+      minLength: 1,
+      description: 'Where attachments are kept without S3 (default: DATA_DIR/attachments)',
+    }),
+  ),
+  PROJECT_STORAGE_BYTES: Int(0, 0, 1e15, 'Attachment bytes per project (0 = no quota; over it: 413)'),
+  S3_BUCKET: T.Optional(
+    T.String({ minLength: 1, description: 'Keep attachments in this S3 bucket (unset = on disk)' }),
+  ),
+  S3_ENDPOINT: T.Optional(
+    T.String({ pattern: '^https?://', description: 'S3-compatible endpoint (unset = AWS for S3_REGION)' }),
+  ),
+  S3_REGION: T.String({ default: 'us-east-1', minLength: 1, description: 'S3 region' }),
+  S3_ACCESS_KEY_ID: T.Optional(T.String({ minLength: 1, description: 'S3 access key id' })),
+  S3_SECRET_ACCESS_KEY: T.Optional(T.String({ minLength: 1, description: 'S3 secret access key' })),
+  S3_PREFIX: T.String({
+    default: 'attachments/',
+    description: 'Key prefix of attachment objects in the bucket',
+  }),
   WEBHOOK_DELIVERY_RETENTION_DAYS: Int(
     30,
     1,

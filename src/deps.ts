@@ -3,6 +3,7 @@ import type { Database } from './db/client'
 import type { Logger } from './lib/logger'
 import type { Metrics } from './lib/metrics'
 import type { RateLimitStore } from './lib/rate-limit'
+import type { AttachmentStorage } from './modules/attachments/storage'
 import type { Jwt } from './modules/identity'
 import type { AuthPlugin } from './plugins/auth'
 
@@ -23,6 +24,8 @@ export interface AppDeps {
   metrics?: Metrics
   /** Name resolution for webhook URLs (default: the system resolver; tests map names to addresses). */
   resolve?: (host: string) => Promise<string[]>
+  /** Where attachment bytes live (default: what the settings name: a directory or an S3 bucket). */
+  storage?: AttachmentStorage
 }
 
 /** What a feature module gets: the app deps plus the shared guard plugin (use it, never re-create it). */

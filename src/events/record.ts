@@ -15,6 +15,8 @@ export const EVENT_TYPES = [
   'comment.created',
   'comment.updated',
   'comment.deleted',
+  'attachment.created',
+  'attachment.deleted',
   'webhook.disabled',
   'webhook.ping',
 ] as const

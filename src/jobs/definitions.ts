@@ -3,6 +3,8 @@ import type { Database } from '../db/client'
 import type { Logger } from '../lib/logger'
 import type { Mailer } from '../lib/mailer'
 import { purgeExpiredRows } from '../lib/purge'
+import type { AttachmentStorage } from '../modules/attachments'
+import { attachmentJobs, createStorage, SWEEP_EVERY_MS, SWEEP_JOB } from '../modules/attachments'
 import { mailJob, purgeExpired } from '../modules/identity'
 import { purgeTrash } from '../modules/projects'
 import { reportJob } from '../modules/reports'
@@ -46,6 +48,8 @@ export interface JobDeps {
   settings: Settings
   logger: Logger
   mailer: Mailer
+  /** Where attachments live (default: what the settings name). */
+  storage?: AttachmentStorage
   /** Counts webhook delivery attempts by outcome (metrics). */
   onWebhookOutcome?: (outcome: DeliveryOutcome) => void
 }
@@ -71,6 +75,7 @@ export function jobDefinitions(deps: JobDeps): JobDefinition[] {
     reportJob(db),
     webhookJob({ db, settings: deps.settings, logger: deps.logger, onOutcome: deps.onWebhookOutcome }),
     purgeJob(deps.database, deps.settings.WEBHOOK_DELIVERY_RETENTION_DAYS),
+    ...attachmentJobs({ db, storage: deps.storage ?? createStorage(deps.settings), logger: deps.logger }),
   ]
   const limits = parseTypeConcurrency(deps.settings.JOBS_TYPE_CONCURRENCY)
   const unknown = [...limits.keys()].filter((t) => !all.some((d) => d.type === t))
@@ -79,4 +84,7 @@ export function jobDefinitions(deps: JobDeps): JobDefinition[] {
   return all.map((d) => (limits.has(d.type) ? { ...d, concurrency: limits.get(d.type) } : d))
 }
 
-export const JOB_SCHEDULES = [{ type: PURGE_JOB, everyMs: PURGE_EVERY_MS }]
+export const JOB_SCHEDULES = [
+  { type: PURGE_JOB, everyMs: PURGE_EVERY_MS },
+  { type: SWEEP_JOB, everyMs: SWEEP_EVERY_MS },
+]

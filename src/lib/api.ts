@@ -6,3 +6,6 @@ export const LOGIN_PATH = `${API_PREFIX}/auth/login`
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export const isUuid = (id: string) => UUID.test(id)
+
+/** The one route that takes a multipart body (an attachment upload), streamed by its handler. */
+export const UPLOAD_PATH = /^\/api\/v1\/tasks\/[^/]+\/attachments\/?$/

@@ -14,6 +14,7 @@ export const STATUS_TITLES: Record<number, string> = {
   412: 'Precondition Failed',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
@@ -49,8 +50,19 @@ export const ERROR_CODES = {
   method_not_allowed: { status: 405, when: 'a known path with another method; `Allow` lists its methods' },
   conflict: { status: 409, when: 'a duplicate (email, username, project name, member) or a state conflict' },
   precondition_failed: { status: 412, when: '`If-Match` does not match the current version' },
-  payload_too_large: { status: 413, when: 'a body over `MAX_BODY_BYTES`' },
-  unsupported_media_type: { status: 415, when: 'a content type the route does not take' },
+  payload_too_large: { status: 413, when: 'a body over `MAX_BODY_BYTES`, or a file over `MAX_UPLOAD_BYTES`' },
+  storage_quota_exceeded: {
+    status: 413,
+    when: 'an attachment that would take the project over `PROJECT_STORAGE_BYTES`',
+  },
+  unsupported_media_type: {
+    status: 415,
+    when: 'a content type the route does not take, or an attachment whose bytes are not of an allowed type',
+  },
+  range_not_satisfiable: {
+    status: 416,
+    when: 'a `Range` outside the file; `Content-Range: bytes */size` gives its size',
+  },
   validation_failed: {
     status: 422,
     when: 'a schema or business-rule violation; `errors[]` lists the fields',
@@ -69,10 +81,10 @@ export type CodeOf<S extends number> = {
   [C in ErrorCode]: (typeof ERROR_CODES)[C]['status'] extends S ? C : never
 }[ErrorCode]
 
-/** The code of a framework error that carries only a status: its own code if one status has one, else bad_request. */
+/** The code of a framework error that carries only a status: the first code of that status, else bad_request. */
 export function codeForStatus(status: number): ErrorCode {
-  const codes = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => ERROR_CODES[c].status === status)
-  return codes.length === 1 ? codes[0]! : 'bad_request'
+  const code = (Object.keys(ERROR_CODES) as ErrorCode[]).find((c) => ERROR_CODES[c].status === status)
+  return status === 400 || !code ? 'bad_request' : code
 }
 
 /** A failure the client caused or may know about; rendered as problem+json by the error handler. */

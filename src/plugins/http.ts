@@ -1,6 +1,6 @@
 import { Elysia, type ValidationError } from 'elysia'
 import type { Settings } from '../config'
-import { LOGIN_PATH } from '../lib/api'
+import { LOGIN_PATH, UPLOAD_PATH } from '../lib/api'
 import {
   AppError,
   badRequest,
@@ -37,6 +37,12 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/
 /** Only the login route also takes a form body (the OAuth2 password grant); everything else is JSON. */
 const FORM_TYPE = 'application/x-www-form-urlencoded'
 
+/** Multipart framing allowed around an uploaded file (boundaries, part headers). */
+const MULTIPART_ROOM = 64 * 1024
+const MULTIPART_TYPE = 'multipart/form-data'
+const isUpload = (request: Request) =>
+  request.method === 'POST' && UPLOAD_PATH.test(new URL(request.url).pathname)
+
 /** JSON nested deeper than this is refused before validation walks it (a stack-depth attack). */
 const MAX_JSON_DEPTH = 32
 
@@ -66,12 +72,15 @@ function inspectJson(value: unknown, limit: number): 'too_deep' | 'bad_text' | n
 }
 
 /** Why a request is refused before its body is read (413, 415, NUL in the query), or null. */
-function refusal(request: Request, maxBody: number): AppError | null {
+function refusal(request: Request, maxBody: number, maxUpload: number): AppError | null {
   const q = request.url.indexOf('?')
   if (q !== -1 && /%00/.test(request.url.slice(q))) return nulRefused()
   if (!BODY_METHODS.has(request.method) || !hasBody(request)) return null
   const len = Number(request.headers.get('content-length') ?? '0')
   const type = mediaType(request)
+  // An upload streams into the attachments module, which checks the rest after authentication
+  if (type === MULTIPART_TYPE && isUpload(request))
+    return len > maxUpload + MULTIPART_ROOM ? payloadTooLarge(maxUpload) : null
   if (len > maxBody) return payloadTooLarge(maxBody)
   if (!type) return unsupportedMediaType('Content-Type is required for a request body')
   if (!JSON_TYPE.test(type) && !(type === FORM_TYPE && new URL(request.url).pathname === LOGIN_PATH))
@@ -83,7 +92,8 @@ const nulRefused = () =>
   badRequest('Text must be well-formed Unicode without NUL characters (U+0000) or unpaired surrogates')
 
 export interface HttpDeps {
-  settings: Pick<Settings, 'MAX_BODY_BYTES' | 'ENVIRONMENT'> & Partial<Pick<Settings, 'PUBLIC_URL'>>
+  settings: Pick<Settings, 'MAX_BODY_BYTES' | 'ENVIRONMENT'> &
+    Partial<Pick<Settings, 'PUBLIC_URL' | 'MAX_UPLOAD_BYTES'>>
   logger: Logger
   /** Records every answered request when METRICS_ENABLED. */
   metrics?: Metrics
@@ -237,13 +247,15 @@ const httpInstance = ({ settings, logger, metrics }: HttpDeps, routes: () => rea
       // Not thrown here: the hooks registered after this one (CORS) must still add their headers.
       // Raised by the first hook after routing (parse, before any body is read, or beforeHandle) or,
       // on an unknown route, by the error handler.
-      const refused = refusal(request, settings.MAX_BODY_BYTES)
+      const refused = refusal(request, settings.MAX_BODY_BYTES, settings.MAX_UPLOAD_BYTES ?? 10_485_760)
       if (refused) meta.refused = refused
     })
     .onParse({ as: 'global' }, async ({ request, contentType }) => {
       const refused = requestMeta(request).refused
       if (refused) throw refused
       const type = contentType?.split(';')[0]?.trim().toLowerCase() ?? ''
+      // left unread: the upload route streams it (refusal() let only that route through)
+      if (type === MULTIPART_TYPE) return {}
       if (JSON_TYPE.test(type)) {
         const text = await readLimited(request, settings.MAX_BODY_BYTES)
         if (!text.trim()) return undefined

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createApp } from '../../src/app'
 import { loadSettings, type Settings } from '../../src/config'
 import type { Database } from '../../src/db/client'
@@ -11,6 +13,7 @@ import { recordStatus } from './status-recorder'
 
 export const TEST_SECRET = 'test-secret-key-that-is-long-enough-0123456789'
 export const TEST_PASSWORD = 'Sup3r-Secret!'
+export const TEST_ATTACHMENTS_DIR = join(tmpdir(), `taskbase-test-attachments-${process.pid}`)
 
 export function testSettings(env: Record<string, string> = {}): Settings {
   return loadSettings({
@@ -24,6 +27,8 @@ export function testSettings(env: Record<string, string> = {}): Settings {
       RATE_LIMIT_WRITES_PER_MINUTE: '0',
       RATE_LIMIT_EXPORTS_PER_MINUTE: '0',
       LOG_LEVEL: 'debug',
+      // never under the working directory's ./data
+      ATTACHMENTS_DIR: TEST_ATTACHMENTS_DIR,
       ...env,
     },
     dotenvPath: null,

@@ -1,3 +1,4 @@
+export * from './attachments'
 export * from './identity'
 export * from './jobs'
 export * from './projects'

@@ -1,0 +1,192 @@
+import { and, asc, count, eq, isNull, sql } from 'drizzle-orm'
+import type { Db } from '../../db/client'
+import { attachments, type ProjectRole, projectMembers, projects, tasks } from '../../db/schema'
+import { recordEvent } from '../../events/record'
+import {
+  AppError,
+  fieldError,
+  forbidden,
+  notFound,
+  unsupportedMediaType,
+  validationFailed,
+} from '../../lib/errors'
+import { type Page, pageOf } from '../../lib/pagination'
+import { hasRole, requireRole, taskAccess } from '../../shared/access'
+import { decideType, sanitizeFilename } from './content'
+import type { AttachmentStorage } from './storage'
+import { type Received, receiveUpload } from './upload'
+
+type AttachmentRow = typeof attachments.$inferSelect
+
+export function toPublicAttachment(a: AttachmentRow) {
+  return {
+    id: a.id,
+    task_id: a.taskId,
+    filename: a.filename,
+    content_type: a.contentType,
+    size: a.size,
+    sha256: a.sha256,
+    created_by: a.createdBy,
+    created_at: a.createdAt.toISOString(),
+  }
+}
+export type PublicAttachment = ReturnType<typeof toPublicAttachment>
+
+export interface AttachmentDeps {
+  db: Db
+  storage: AttachmentStorage
+  maxBytes: number
+  /** Types allowed, as decided from the bytes. */
+  allowed: ReadonlySet<string>
+  /** Attachment bytes per project; 0 = no quota. */
+  quota: number
+  sniff: (path: string) => Promise<{ mime: string } | undefined>
+}
+
+/** The attachment with the caller's project role: attachment -> live project -> membership, one query. */
+export async function attachmentAccess(db: Db, id: string, userId: string, lock = false) {
+  const q = db
+    .select({ attachment: attachments, role: projectMembers.role })
+    .from(attachments)
+    .innerJoin(projects, and(eq(projects.id, attachments.projectId), isNull(projects.deletedAt)))
+    .innerJoin(
+      projectMembers,
+      and(eq(projectMembers.projectId, attachments.projectId), eq(projectMembers.userId, userId)),
+    )
+    .where(eq(attachments.id, id))
+    .limit(1)
+  const [row] = lock ? await q.for('update', { of: attachments }) : await q
+  if (!row) throw notFound('Attachment')
+  return row as { attachment: AttachmentRow; role: ProjectRole }
+}
+
+/** Attachments of a task, oldest first. */
+export async function listAttachments(db: Db, userId: string, taskId: string, page: Page) {
+  await taskAccess(db, taskId, userId)
+  const where = eq(attachments.taskId, taskId)
+  const [rows, [total]] = await Promise.all([
+    db
+      .select()
+      .from(attachments)
+      .where(where)
+      .orderBy(asc(attachments.createdAt), asc(attachments.id))
+      .limit(page.pageSize)
+      .offset(page.offset),
+    db.select({ n: count() }).from(attachments).where(where),
+  ])
+  return pageOf(rows.map(toPublicAttachment), total?.n ?? 0, page)
+}
+
+async function usedBytes(db: Db, projectId: string) {
+  const [row] = await db
+    .select({ n: sql<string>`coalesce(sum(${attachments.size}), 0)` })
+    .from(attachments)
+    .where(eq(attachments.projectId, projectId))
+  return Number(row?.n ?? 0)
+}
+
+const quotaExceeded = (quota: number) =>
+  new AppError('storage_quota_exceeded', `The project's attachments would exceed its ${quota} bytes`)
+
+/**
+ * An upload: access is checked before a byte of the body is read; the body streams into a temp
+ * file (limit, hash, UTF-8 check); the type is decided from the bytes; the object is stored, and
+ * only then the row and its event are written under the project's lock (quota). A failure after
+ * the object was stored deletes it; a crash there leaves an object without a row, which the
+ * sweep removes. So a row always names a whole object, and only answered uploads have rows.
+ */
+export async function createAttachment(
+  deps: AttachmentDeps,
+  userId: string,
+  taskId: string,
+  request: Request,
+) {
+  const { db, storage } = deps
+  const { task, role } = await taskAccess(db, taskId, userId)
+  requireRole(role, 'editor', 'upload attachments')
+  if (deps.quota && (await usedBytes(db, task.projectId)) >= deps.quota) throw quotaExceeded(deps.quota)
+  const file = await receiveUpload(request, storage.tempDir, deps.maxBytes)
+  let stored = false
+  const id = Bun.randomUUIDv7()
+  try {
+    const contentType = await checkedType(deps, file)
+    if (deps.quota && (await usedBytes(db, task.projectId)) + file.size > deps.quota)
+      throw quotaExceeded(deps.quota)
+    await storage.put(id, file.tmpPath, contentType)
+    stored = true
+    return await db.transaction(async (tx) => {
+      // the task may have been deleted, or the caller removed, while the file streamed in
+      const [live] = await tx
+        .select({ role: projectMembers.role })
+        .from(tasks)
+        .innerJoin(projects, and(eq(projects.id, tasks.projectId), isNull(projects.deletedAt)))
+        .innerJoin(
+          projectMembers,
+          and(eq(projectMembers.projectId, tasks.projectId), eq(projectMembers.userId, userId)),
+        )
+        .where(eq(tasks.id, taskId))
+        .for('update', { of: projects })
+      if (!live) throw notFound('Task')
+      requireRole(live.role, 'editor', 'upload attachments')
+      if (deps.quota && (await usedBytes(tx, task.projectId)) + file.size > deps.quota)
+        throw quotaExceeded(deps.quota)
+      const [row] = await tx
+        .insert(attachments)
+        .values({
+          id,
+          taskId,
+          projectId: task.projectId,
+          filename: sanitizeFilename(file.filename, 'file'),
+          contentType,
+          size: file.size,
+          sha256: file.sha256,
+          storageKey: id,
+          createdBy: userId,
+        })
+        .returning()
+      const pub = toPublicAttachment(row!)
+      await recordEvent(tx, {
+        type: 'attachment.created',
+        projectId: task.projectId,
+        actorId: userId,
+        data: pub,
+      })
+      return pub
+    })
+  } catch (e) {
+    if (stored) await storage.delete(id).catch(() => {})
+    throw e
+  } finally {
+    if (!stored)
+      await Bun.file(file.tmpPath)
+        .delete()
+        .catch(() => {})
+  }
+}
+
+async function checkedType(deps: AttachmentDeps, file: Received): Promise<string> {
+  if (file.size === 0) throw validationFailed([fieldError('file', 'must not be empty')])
+  const type = await decideType(file.tmpPath, file.size, file, file.filename, deps.sniff)
+  if (!deps.allowed.has(type))
+    throw unsupportedMediaType(
+      `Files of type ${type} (decided from the content) are not accepted; allowed: ${[...deps.allowed].join(', ')}`,
+    )
+  return type
+}
+
+/** The uploader (while editor or above) or the project owner deletes an attachment. */
+export async function deleteAttachment(db: Db, userId: string, id: string) {
+  await db.transaction(async (tx) => {
+    const { attachment, role } = await attachmentAccess(tx, id, userId, true)
+    const mayDelete = role === 'owner' || (attachment.createdBy === userId && hasRole(role, 'editor'))
+    if (!mayDelete) throw forbidden('Only the uploader or the project owner may delete an attachment')
+    // the delete trigger queues the removal of the object in this transaction
+    await tx.delete(attachments).where(eq(attachments.id, id))
+    await recordEvent(tx, {
+      type: 'attachment.deleted',
+      projectId: attachment.projectId,
+      actorId: userId,
+      data: toPublicAttachment(attachment),
+    })
+  })
+}

@@ -1,0 +1,154 @@
+import { once } from 'node:events'
+import { mkdir, open, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import busboy from 'busboy'
+import {
+  AppError,
+  badRequest,
+  fieldError,
+  payloadTooLarge,
+  unsupportedMediaType,
+  validationFailed,
+} from '../../lib/errors'
+import type { TextInfo } from './content'
+
+/** Room for the multipart framing around the file (boundaries, part headers, small fields). */
+export const MULTIPART_OVERHEAD = 64 * 1024
+const HEAD_BYTES = 1024
+
+/** A file received into a temp file: fsynced, hashed and measured while it streamed in. */
+export interface Received extends TextInfo {
+  tmpPath: string
+  size: number
+  sha256: string
+  /** The client's filename, unsanitized. */
+  filename: string
+}
+
+/**
+ * Streams the `file` field of a multipart body into `tmpDir`, never holding more than a few
+ * chunks in memory: the size limit is enforced as the bytes arrive (413, and the temp file is
+ * removed), the SHA-256 and a UTF-8 check are computed on the way, and the file is fsynced
+ * before this returns. Any failure removes the temp file.
+ */
+export async function receiveUpload(request: Request, tmpDir: string, maxBytes: number): Promise<Received> {
+  const type = request.headers.get('content-type') ?? ''
+  if (!/^multipart\/form-data\s*;/i.test(type) || !/boundary=/i.test(type))
+    throw unsupportedMediaType('Send the file as multipart/form-data, in a field named file')
+  if (!request.body) throw validationFailed([fieldError('file', 'is required')])
+  await mkdir(tmpDir, { recursive: true, mode: 0o700 })
+  const tmpPath = join(tmpDir, `${Bun.randomUUIDv7()}.part`)
+  let failure: AppError | null = null
+  const fail = (e: AppError) => {
+    failure ??= e
+  }
+  let bb: busboy.Busboy
+  try {
+    bb = busboy({
+      headers: { 'content-type': type },
+      limits: { files: 1, fileSize: maxBytes, fields: 16, fieldSize: 4096, parts: 17, headerPairs: 16 },
+    })
+  } catch {
+    throw badRequest('The multipart body is malformed (no boundary)')
+  }
+  let received: Promise<Omit<Received, 'filename'>> | null = null
+  let filename = ''
+  let fileStream: NodeJS.ReadableStream | null = null
+  bb.on('file', (name, stream, info) => {
+    // a truncated body errors the part too: bb's own 'error' reports it, this keeps it handled
+    stream.on('error', () => fail(badRequest('The multipart body is malformed')))
+    if (name !== 'file' || received) {
+      fail(validationFailed([fieldError(name, 'only one file, in the field named file, is accepted')]))
+      stream.resume()
+      return
+    }
+    filename = info.filename ?? ''
+    stream.on('limit', () => fail(payloadTooLarge(maxBytes)))
+    fileStream = stream
+    received = writeFile(stream, tmpPath, () => failure !== null)
+  })
+  bb.on('filesLimit', () => fail(validationFailed([fieldError('file', 'only one file is accepted')])))
+  bb.on('partsLimit', () => fail(badRequest('The multipart body has too many parts')))
+  bb.on('fieldsLimit', () => fail(badRequest('The multipart body has too many fields')))
+  bb.on('error', () => fail(badRequest('The multipart body is malformed')))
+  const closed = once(bb, 'close').catch(() => {})
+
+  const reader = request.body.getReader()
+  let total = 0
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      total += value.byteLength
+      if (total > maxBytes + MULTIPART_OVERHEAD) fail(payloadTooLarge(maxBytes))
+      if (failure) break
+      if (!bb.write(value)) await Promise.race([once(bb, 'drain'), closed])
+    }
+    if (failure) {
+      await reader.cancel().catch(() => {})
+      ;(fileStream as { destroy?: () => void } | null)?.destroy?.()
+      bb.destroy()
+      await (received as Promise<unknown> | null)?.catch(() => {})
+      throw failure
+    }
+    bb.end()
+    await closed
+    const file = received ? await (received as Promise<Omit<Received, 'filename'>>) : null
+    if (failure) throw failure
+    if (!file) throw validationFailed([fieldError('file', 'is required')])
+    return { ...file, filename }
+  } catch (e) {
+    bb.destroy()
+    await unlink(tmpPath).catch(() => {})
+    if (e instanceof AppError) throw e
+    if (failure) throw failure
+    throw badRequest('The upload was interrupted or malformed')
+  }
+}
+
+async function writeFile(
+  stream: NodeJS.ReadableStream,
+  tmpPath: string,
+  failed: () => boolean,
+): Promise<Omit<Received, 'filename'>> {
+  const fh = await open(tmpPath, 'wx', 0o600)
+  const hash = new Bun.CryptoHasher('sha256')
+  const utf8 = new TextDecoder('utf-8', { fatal: true })
+  const head = new Uint8Array(HEAD_BYTES)
+  let headLength = 0
+  let size = 0
+  let text = true
+  try {
+    for await (const piece of stream) {
+      const chunk = piece as Buffer
+      if (failed()) continue
+      if (headLength < HEAD_BYTES) {
+        const take = chunk.subarray(0, HEAD_BYTES - headLength)
+        head.set(take, headLength)
+        headLength += take.byteLength
+      }
+      if (text) {
+        if (chunk.includes(0)) text = false
+        else
+          try {
+            utf8.decode(chunk, { stream: true })
+          } catch {
+            text = false
+          }
+      }
+      hash.update(chunk)
+      size += chunk.byteLength
+      await fh.write(chunk)
+    }
+    if (text)
+      try {
+        utf8.decode()
+      } catch {
+        text = false
+      }
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+  return { tmpPath, size, sha256: hash.digest('hex'), text, head: head.slice(0, headLength) }
+}
