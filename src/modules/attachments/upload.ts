@@ -46,7 +46,8 @@ export async function receiveUpload(request: Request, tmpDir: string, maxBytes: 
   try {
     bb = busboy({
       headers: { 'content-type': type },
-      limits: { files: 1, fileSize: maxBytes, fields: 16, fieldSize: 4096, parts: 17, headerPairs: 16 },
+      defParamCharset: 'utf8',
+      limits: { files: 1, fileSize: maxBytes + 1, fields: 16, fieldSize: 4096, parts: 17, headerPairs: 16 },
     })
   } catch {
     throw badRequest('The multipart body is malformed (no boundary)')
@@ -65,7 +66,13 @@ export async function receiveUpload(request: Request, tmpDir: string, maxBytes: 
     filename = info.filename ?? ''
     stream.on('limit', () => fail(payloadTooLarge(maxBytes)))
     fileStream = stream
-    received = writeFile(stream, tmpPath, () => failure !== null)
+    received = writeFile(
+      stream,
+      tmpPath,
+      () => failure !== null,
+      maxBytes,
+      () => fail(payloadTooLarge(maxBytes)),
+    )
   })
   bb.on('filesLimit', () => fail(validationFailed([fieldError('file', 'only one file is accepted')])))
   bb.on('partsLimit', () => fail(badRequest('The multipart body has too many parts')))
@@ -110,6 +117,8 @@ async function writeFile(
   stream: NodeJS.ReadableStream,
   tmpPath: string,
   failed: () => boolean,
+  maxBytes: number,
+  tooLarge: () => void,
 ): Promise<Omit<Received, 'filename'>> {
   const fh = await open(tmpPath, 'wx', 0o600)
   const hash = new Bun.CryptoHasher('sha256')
@@ -138,6 +147,10 @@ async function writeFile(
       }
       hash.update(chunk)
       size += chunk.byteLength
+      if (size > maxBytes) {
+        tooLarge()
+        continue
+      }
       await fh.write(chunk)
     }
     if (text)
