@@ -1,6 +1,6 @@
 import { readdir, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { inArray } from 'drizzle-orm'
+import { asc, gt, inArray } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { attachments } from '../../db/schema'
 import type { Logger } from '../../lib/logger'
@@ -48,13 +48,22 @@ export async function sweepAttachments(db: Db, storage: AttachmentStorage, logge
   }
   await flush()
   let missing = 0
-  for (const row of await db
-    .select({ id: attachments.id, key: attachments.storageKey, at: attachments.createdAt })
-    .from(attachments)) {
-    if (!present.has(row.key) && row.at.getTime() < cutoff) {
-      missing++
-      logger.error('attachment object is missing from storage', { attachment_id: row.id, key: row.key })
-    }
+  // rows in id order, a page at a time
+  let after = '00000000-0000-0000-0000-000000000000'
+  for (;;) {
+    const rows = await db
+      .select({ id: attachments.id, key: attachments.storageKey, at: attachments.createdAt })
+      .from(attachments)
+      .where(gt(attachments.id, after))
+      .orderBy(asc(attachments.id))
+      .limit(1000)
+    for (const row of rows)
+      if (!present.has(row.key) && row.at.getTime() < cutoff) {
+        missing++
+        logger.error('attachment object is missing from storage', { attachment_id: row.id, key: row.key })
+      }
+    if (rows.length < 1000) break
+    after = rows[rows.length - 1]!.id
   }
   let temps = 0
   for (const name of await readdir(storage.tempDir).catch(() => [] as string[])) {
