@@ -112,6 +112,7 @@ export const docsPlugin = (opts: { uiEnabled: boolean }) => {
             { name: 'Projects', description: 'Projects, members and activity' },
             { name: 'Tasks', description: 'Tasks and export' },
             { name: 'Comments', description: 'Comments on tasks' },
+            { name: 'Attachments', description: 'Files on tasks: checked uploads, streamed downloads' },
             { name: 'Jobs', description: 'Background jobs: reports and their status' },
             {
               name: 'Webhooks',

@@ -35,6 +35,8 @@ export const NAMED_SCHEMAS: [name: string, at: string, inside?: string[]][] = [
   ['ProjectTaskPage', 'GET /api/v1/projects/{id}/tasks 200'],
   ['Comment', 'GET /api/v1/comments/{id} 200'],
   ['CommentPage', 'GET /api/v1/tasks/{id}/comments 200'],
+  ['Attachment', 'POST /api/v1/tasks/{id}/attachments 201'],
+  ['AttachmentPage', 'GET /api/v1/tasks/{id}/attachments 200'],
   ['Dashboard', 'GET /api/v1/users/me/dashboard 200'],
   ['Job', 'GET /api/v1/jobs/{id} 200'],
   ['JobAccepted', 'POST /api/v1/projects/{id}/reports 202'],

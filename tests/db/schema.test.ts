@@ -41,6 +41,13 @@ describe('schema', () => {
       'taskId->tasks:cascade',
     ])
     expect(refs(schema.events)).toEqual(['actorId->users:set null', 'projectId->projects:cascade'])
+    // an attachment goes with its task and project; its uploader's account may go first
+    expect(refs(schema.attachments)).toEqual([
+      'createdBy->users:set null',
+      'projectId->projects:cascade',
+      'taskId->tasks:cascade',
+    ])
+    expect(indexes(schema.attachments)).toContain('attachments_task_created_idx')
     // a requester's report jobs go with them; the queue indexes serve claims, lease expiry and purge
     expect(refs(schema.jobs)).toEqual(['requestedBy->users:cascade'])
     expect(indexes(schema.jobs)).toEqual(

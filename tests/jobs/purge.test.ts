@@ -112,14 +112,21 @@ describe('the purge job', () => {
     expect(queued).toHaveLength(1)
   })
 
-  test('the process knows mail, report, purge and webhook jobs', () => {
+  test('the process knows mail, report, purge, webhook and attachment jobs', () => {
     const defs = jobDefinitions({
       database: ctx.database,
       settings: ctx.settings,
       logger: ctx.deps.logger,
       mailer: { transport: 'none', send: async () => {} },
     })
-    expect(defs.map((d) => d.type).sort()).toEqual(['mail', 'purge', 'report', 'webhook'])
+    expect(defs.map((d) => d.type).sort()).toEqual([
+      'attachment-delete',
+      'attachment-sweep',
+      'mail',
+      'purge',
+      'report',
+      'webhook',
+    ])
   })
 
   test('JOBS_TYPE_CONCURRENCY overrides the per-type limits; an unknown type is warned about', () => {

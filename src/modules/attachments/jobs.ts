@@ -4,7 +4,7 @@ import { asc, gt, inArray } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { attachments } from '../../db/schema'
 import type { Logger } from '../../lib/logger'
-import type { AttachmentStorage } from './storage'
+import { type AttachmentStorage, orElse } from './storage'
 
 export const DELETE_JOB = 'attachment-delete'
 export const SWEEP_JOB = 'attachment-sweep'
@@ -66,15 +66,15 @@ export async function sweepAttachments(db: Db, storage: AttachmentStorage, logge
     after = rows[rows.length - 1]!.id
   }
   let temps = 0
-  for (const name of await readdir(storage.tempDir).catch(() => [] as string[])) {
+  for (const name of await orElse(readdir(storage.tempDir), [] as string[])) {
     const path = join(storage.tempDir, name)
-    const s = await stat(path).catch(() => null)
+    const s = await orElse(stat(path), null)
     if (
       s?.isFile() &&
       s.mtimeMs < cutoff &&
-      (await unlink(path).then(
-        () => true,
-        () => false,
+      (await orElse(
+        unlink(path).then(() => true),
+        false,
       ))
     )
       temps++

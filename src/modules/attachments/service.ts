@@ -13,7 +13,7 @@ import {
 import { type Page, pageOf } from '../../lib/pagination'
 import { hasRole, requireRole, taskAccess } from '../../shared/access'
 import { decideType, sanitizeFilename } from './content'
-import type { AttachmentStorage } from './storage'
+import { type AttachmentStorage, orElse } from './storage'
 import { type Received, receiveUpload } from './upload'
 
 type AttachmentRow = typeof attachments.$inferSelect
@@ -154,13 +154,10 @@ export async function createAttachment(
       return pub
     })
   } catch (e) {
-    if (stored) await storage.delete(id).catch(() => {})
+    if (stored) await orElse(storage.delete(id), null)
     throw e
   } finally {
-    if (!stored)
-      await Bun.file(file.tmpPath)
-        .delete()
-        .catch(() => {})
+    if (!stored) await orElse(Bun.file(file.tmpPath).delete(), null)
   }
 }
 

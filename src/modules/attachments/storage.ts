@@ -77,18 +77,20 @@ export class LocalStorage implements AttachmentStorage {
   }
 
   async delete(key: string) {
-    await unlink(this.pathOf(key)).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw e
-    })
+    try {
+      await unlink(this.pathOf(key))
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+    }
   }
 
   async *list(): AsyncIterable<StoredObject> {
-    const dirs = await readdir(this.root).catch(() => [] as string[])
+    const dirs = await orElse(readdir(this.root), [] as string[])
     for (const d of dirs) {
       if (!/^[0-9a-f]{2}$/.test(d)) continue
-      for (const key of await readdir(join(this.root, d)).catch(() => [] as string[])) {
+      for (const key of await orElse(readdir(join(this.root, d)), [] as string[])) {
         if (!KEY.test(key)) continue
-        const s = await stat(join(this.root, d, key)).catch(() => null)
+        const s = await orElse(stat(join(this.root, d, key)), null)
         if (s) yield { key, modified: s.mtime }
       }
     }
@@ -128,7 +130,7 @@ export class S3Storage implements AttachmentStorage {
 
   async put(key: string, tmpPath: string, contentType: string) {
     await this.file(key).write(Bun.file(tmpPath), { type: contentType })
-    await unlink(tmpPath).catch(() => {})
+    await orElse(unlink(tmpPath), null)
   }
 
   async read(key: string, range?: ByteRange) {
@@ -168,4 +170,13 @@ export function createStorage(settings: Settings): AttachmentStorage {
       tempDir: resolve(settings.DATA_DIR, 'upload-tmp'),
     })
   return new LocalStorage(resolve(settings.ATTACHMENTS_DIR ?? join(settings.DATA_DIR, 'attachments')))
+}
+
+/** The value of `p`, or `fallback` when it fails (a missing file or directory, a best-effort cleanup). */
+export async function orElse<T, F>(p: Promise<T> | undefined | null, fallback: F): Promise<T | F> {
+  try {
+    return (await p) ?? fallback
+  } catch {
+    return fallback
+  }
 }

@@ -11,6 +11,7 @@ import {
   validationFailed,
 } from '../../lib/errors'
 import type { TextInfo } from './content'
+import { orElse } from './storage'
 
 /** Room for the multipart framing around the file (boundaries, part headers, small fields). */
 export const MULTIPART_OVERHEAD = 64 * 1024
@@ -78,7 +79,7 @@ export async function receiveUpload(request: Request, tmpDir: string, maxBytes: 
   bb.on('partsLimit', () => fail(badRequest('The multipart body has too many parts')))
   bb.on('fieldsLimit', () => fail(badRequest('The multipart body has too many fields')))
   bb.on('error', () => fail(badRequest('The multipart body is malformed')))
-  const closed = once(bb, 'close').catch(() => {})
+  const closed = orElse(once(bb, 'close'), null)
 
   const reader = request.body.getReader()
   let total = 0
@@ -92,10 +93,10 @@ export async function receiveUpload(request: Request, tmpDir: string, maxBytes: 
       if (!bb.write(value)) await Promise.race([once(bb, 'drain'), closed])
     }
     if (failure) {
-      await reader.cancel().catch(() => {})
+      await orElse(reader.cancel(), null)
       ;(fileStream as { destroy?: () => void } | null)?.destroy?.()
       bb.destroy()
-      await (received as Promise<unknown> | null)?.catch(() => {})
+      await orElse(received as Promise<unknown> | null, null)
       throw failure
     }
     bb.end()
@@ -106,7 +107,7 @@ export async function receiveUpload(request: Request, tmpDir: string, maxBytes: 
     return { ...file, filename }
   } catch (e) {
     bb.destroy()
-    await unlink(tmpPath).catch(() => {})
+    await orElse(unlink(tmpPath), null)
     if (e instanceof AppError) throw e
     if (failure) throw failure
     throw badRequest('The upload was interrupted or malformed')

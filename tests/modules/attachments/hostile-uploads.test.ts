@@ -108,6 +108,15 @@ describe('hostile uploads', () => {
     expect(files()).toEqual([])
   })
 
+  test('a form with too many fields or parts is a 400, and nothing is stored', async () => {
+    const { ctx, editor, task, files } = await setup()
+    const many = new FormData()
+    for (let i = 0; i < 40; i++) many.append(`f${i}`, 'x')
+    many.append('file', new Blob(['hello']), 'a.txt')
+    expectProblem(await upload(ctx, editor.token, task.id, '', '', { form: many }), 400, 'bad_request')
+    expect(files()).toEqual([])
+  })
+
   test('a 1,000-character filename is cut to 255 UTF-8 bytes, keeping its extension', async () => {
     const { ctx, editor, viewer, task } = await setup()
     const res = await upload(ctx, editor.token, task.id, 'hello', `${'é'.repeat(1000)}.txt`)

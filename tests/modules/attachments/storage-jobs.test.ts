@@ -61,7 +61,7 @@ describe('attachment storage and jobs', () => {
   })
 
   test('the sweep deletes old orphans and old temp files, keeps young ones and live objects, reports missing objects', async () => {
-    const { ctx, editor, task, dir, storage, log } = await setup()
+    const { ctx, editor, task, dir, storage, log, sweep } = await setup()
     const live = await upload(ctx, editor.token, task.id, 'live', 'live.txt')
     const gone = await upload(ctx, editor.token, task.id, 'gone', 'gone.txt')
     await storage.delete(gone.body.id) // a row without its object
@@ -78,7 +78,7 @@ describe('attachment storage and jobs', () => {
     utimesSync(join(dir, orphan.slice(-2), orphan), old, old)
     utimesSync(join(storage.tempDir, 'old.part'), old, old)
 
-    const first = await sweepAttachments(ctx.db, storage, log.logger)
+    const first = (await sweep.handle({})) as Awaited<ReturnType<typeof sweepAttachments>>
     expect(first).toMatchObject({ objects: 3, orphans: 1, temps: 1 })
     expect(existsSync(join(dir, orphan.slice(-2), orphan))).toBe(false)
     expect(existsSync(join(dir, young.slice(-2), young))).toBe(true)

@@ -1,5 +1,6 @@
 import { beforeAll, expect, test } from 'bun:test'
 import { createUser, type TestContext, unique } from '../../helpers/app'
+import { upload } from '../../helpers/attachments'
 import { servedDocument } from '../../helpers/declared-statuses'
 import { addMember, makeProject, makeTask, testApp, users } from '../../helpers/projects-fixtures'
 
@@ -171,6 +172,16 @@ function fixtures(): Record<string, Fixture> {
     [`DELETE ${A}/comments/{id}`]: async () => {
       const { owner, c } = await comment()
       return { path: `${A}/comments/${c.id}`, token: owner.token }
+    },
+    // the upload takes multipart only: a JSON body is its 415, after If-Match would have been checked
+    [`POST ${A}/tasks/{id}/attachments`]: async () => {
+      const { owner, t } = await task()
+      return { path: `${A}/tasks/${t.id}/attachments`, token: owner.token, body: {}, allow: 415 }
+    },
+    [`DELETE ${A}/attachments/{id}`]: async () => {
+      const { owner, t } = await task()
+      const a = await upload(ctx, owner.token, t.id, 'hello', 'a.txt')
+      return { path: `${A}/attachments/${a.body.id}`, token: owner.token }
     },
   }
 }
