@@ -155,7 +155,10 @@ async function rss(db: string, env: Record<string, string>) {
 
 async function download(db: string, env: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), 'tb-upload-dl-'))
-  const s = await startTaskbase({ ...env, DATA_DIR: join(dir, 'data'), MAX_UPLOAD_BYTES: String(256 * MiB) }, dir)
+  const s = await startTaskbase(
+    { ...env, DATA_DIR: join(dir, 'data'), MAX_UPLOAD_BYTES: String(256 * MiB) },
+    dir,
+  )
   const { token, taskId } = await setup(s)
   const small = await slowUpload(s.base, token, taskId, content(1, 10 * MiB), 0)
   const big = await slowUpload(s.base, token, taskId, content(2, 200 * MiB), 0)
@@ -196,7 +199,8 @@ for (const db of dbs) {
     await pg?.drop()
   }
 }
-for (const [name, rows] of Object.entries(results)) if (rows.length) console.log(`\n### ${name}\n\n${table(rows)}`)
+for (const [name, rows] of Object.entries(results))
+  if (rows.length) console.log(`\n### ${name}\n\n${table(rows)}`)
 if (problems.length) {
   console.log(`\nproblems:\n${problems.map((p) => `- ${p}`).join('\n')}`)
   if (args.check) process.exit(1)

@@ -114,3 +114,23 @@ describe('attachment storage and jobs', () => {
     expect(noneMatch('"abd"', '"abc"')).toBe(false)
   })
 })
+
+describe('streaming UTF-8 check', () => {
+  test('characters cut at any chunk boundary are valid; bad bytes, NUL and a cut-off end are not', async () => {
+    const { Utf8Check } = await import('../../../src/modules/attachments/upload')
+    const text = Buffer.from('aé中😀z'.repeat(3))
+    for (let size = 1; size <= 5; size++) {
+      const c = new Utf8Check()
+      let ok = true
+      for (let i = 0; i < text.length; i += size) ok &&= c.check(text.subarray(i, i + size))
+      expect(ok && c.end()).toBe(true)
+    }
+    expect(new Utf8Check().check(Buffer.from([0x61, 0xc3, 0x28]))).toBe(false)
+    expect(new Utf8Check().check(Buffer.from('a\u0000b'))).toBe(false)
+    const cut = new Utf8Check()
+    expect(cut.check(Buffer.from([0x61, 0xe4, 0xb8]))).toBe(true)
+    expect(cut.end()).toBe(false)
+    const overlong = new Utf8Check()
+    expect(overlong.check(Buffer.from([0xc0, 0xaf])) && overlong.end()).toBe(false)
+  })
+})
