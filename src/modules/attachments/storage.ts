@@ -106,6 +106,8 @@ export interface S3Options {
   prefix: string
   /** Uploads are spooled here (checked, hashed, sized) before they go to the bucket. */
   tempDir: string
+  /** Keys per listing request (S3's maximum, 1,000, by default). */
+  listPageSize?: number
 }
 
 /** Any S3-compatible bucket through Bun's built-in client; objects under `prefix`. */
@@ -147,7 +149,11 @@ export class S3Storage implements AttachmentStorage {
   async *list(): AsyncIterable<StoredObject> {
     let continuationToken: string | undefined
     do {
-      const page = await this.client.list({ prefix: this.opts.prefix, maxKeys: 1000, continuationToken })
+      const page = await this.client.list({
+        prefix: this.opts.prefix,
+        maxKeys: this.opts.listPageSize ?? 1000,
+        continuationToken,
+      })
       for (const o of page.contents ?? []) {
         const key = o.key.slice(this.opts.prefix.length)
         if (KEY.test(key)) yield { key, modified: new Date(o.lastModified ?? 0) }
