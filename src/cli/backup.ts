@@ -2,6 +2,8 @@ import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createDatabase, type Database } from '../db/client'
 import { acquireDataDirLock, DataDirLockedError } from '../db/lock'
+import { createStorage } from '../modules/attachments'
+import { backupFormat, backupStream, unpackBackup } from '../modules/backup'
 import { type CliIO, ExitError, openDatabase, settingsOrExit } from './common'
 
 const PG_DUMP_HINT =
@@ -41,11 +43,10 @@ export async function backupCommand(io: CliIO, args: string[]): Promise<number> 
     throw e
   }
   try {
-    const dump = await database.dump!()
     const tmp = `${file}.partial`
-    await Bun.write(tmp, dump)
+    const bytes = await Bun.write(tmp, new Response(backupStream(database, createStorage(settings))))
     renameSync(tmp, file)
-    io.stdout(`wrote ${file} (${dump.size} bytes)\n`)
+    io.stdout(`wrote ${file} (${bytes} bytes)\n`)
     return 0
   } finally {
     await database.close()
@@ -71,6 +72,8 @@ export async function restoreCommand(io: CliIO, args: string[]): Promise<number>
     throw new ExitError(`taskbase: ${file} is not a Taskbase backup (a gzipped tar from taskbase backup)`, 2)
   const dir = resolve(settings.DATA_DIR)
   const pgdata = join(dir, 'pgdata')
+  const files = resolve(settings.ATTACHMENTS_DIR ?? join(dir, 'attachments'))
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   let release: () => void
   try {
     release = acquireDataDirLock(dir)
@@ -79,21 +82,39 @@ export async function restoreCommand(io: CliIO, args: string[]): Promise<number>
     throw e
   }
   let aside: string | undefined
+  let filesAside: string | undefined
+  let format: Awaited<ReturnType<typeof backupFormat>>
   try {
-    if (hasData(pgdata)) {
+    format = await backupFormat(file)
+    if (format === 'unknown')
+      throw new ExitError(`taskbase: ${file} is not a Taskbase backup (a gzipped tar from taskbase backup)`, 2)
+    if (hasData(pgdata) || hasData(files)) {
       if (!args.includes('--force'))
         throw new ExitError(
-          `taskbase: ${dir} already holds a database; restore into an empty DATA_DIR, or pass --force to replace it`,
+          `taskbase: ${dir} already holds a database or attachment files; restore into an empty DATA_DIR, or pass --force to replace them`,
           1,
         )
-      aside = `${pgdata}.before-restore-${new Date().toISOString().replace(/[:.]/g, '-')}`
-      renameSync(pgdata, aside)
+      if (hasData(pgdata)) {
+        aside = `${pgdata}.before-restore-${stamp}`
+        renameSync(pgdata, aside)
+      }
+      if (hasData(files)) {
+        filesAside = `${files}.before-restore-${stamp}`
+        renameSync(files, filesAside)
+      }
     }
   } finally {
     release()
   }
+  const dbFile = join(dir, `restore-${stamp}.tar.gz`)
   try {
-    const database = await openDatabase(settings, { loadDataDir: Bun.file(file) })
+    let snapshot = Bun.file(file)
+    if (format === 'taskbase') {
+      const { files: n } = await unpackBackup(file, dbFile, files)
+      io.stdout(`restored ${n} attachment file${n === 1 ? '' : 's'} into ${files}\n`)
+      snapshot = Bun.file(dbFile)
+    }
+    const database = await openDatabase(settings, { loadDataDir: snapshot })
     try {
       await database.ping()
     } finally {
@@ -102,7 +123,11 @@ export async function restoreCommand(io: CliIO, args: string[]): Promise<number>
   } catch (e) {
     rmSync(pgdata, { recursive: true, force: true })
     if (aside) renameSync(aside, pgdata)
+    if (format === 'taskbase') rmSync(files, { recursive: true, force: true })
+    if (filesAside) renameSync(filesAside, files)
     throw e instanceof ExitError ? e : new ExitError(`taskbase: restore failed: ${(e as Error).message}`, 1)
+  } finally {
+    rmSync(dbFile, { force: true })
   }
   io.stdout(`restored ${file} into ${dir}${aside ? ` (the previous database is in ${aside})` : ''}\n`)
   return 0

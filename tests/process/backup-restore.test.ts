@@ -170,3 +170,132 @@ describe('taskbase backup / restore', () => {
     expect(await runCli(['restore', join(tmp(), 'nope.tar.gz')], missing.cli)).toBe(2)
   })
 })
+
+describe('backup with attachment files (issue 13 #3, issue 12)', () => {
+  test('round trip of a running server: every row and every file equal; deletes wait for the copy', async () => {
+    const source = tmp()
+    const made = io({ DATA_DIR: source, TASKBASE_ADMIN_PASSWORD: TEST_PASSWORD })
+    expect(
+      await runCli(['create-admin', '--email', 'root@example.com', '--username', 'root'], made.cli),
+    ).toBe(0)
+    const server = await serveEmbedded(source, {})
+    const file = join(tmp(), 'with-files.tar.gz')
+    const uploaded: Record<string, string> = {}
+    try {
+      const login = await fetch(`${server.url}/api/v1/auth/login`, {
+        method: 'POST',
+        body: new URLSearchParams({ username: 'root', password: TEST_PASSWORD }),
+      })
+      const { access_token: token } = (await login.json()) as { access_token: string }
+      const auth = { authorization: `Bearer ${token}` }
+      const call = async (method: string, path: string, body?: unknown) => {
+        const res = await fetch(`${server.url}/api/v1${path}`, {
+          method,
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        })
+        return res.json() as Promise<{ id: string }>
+      }
+      const project = await call('POST', '/projects', { name: 'Backed up' })
+      const task = await call('POST', `/projects/${project.id}/tasks`, { title: 'with files' })
+      for (let i = 0; i < 5; i++) {
+        const form = new FormData()
+        const text = `file ${i} `.repeat(1000 * (i + 1))
+        form.append('file', new Blob([text]), `f${i}.txt`)
+        const res = await fetch(`${server.url}/api/v1/tasks/${task.id}/attachments`, {
+          method: 'POST',
+          headers: auth,
+          body: form,
+        })
+        const a = (await res.json()) as { id: string }
+        uploaded[a.id] = text
+      }
+      const res = await fetch(`${server.url}/api/v1/admin/backup`, { headers: auth })
+      expect(res.status).toBe(200)
+      await Bun.write(file, await res.arrayBuffer())
+    } finally {
+      await server.shutdown('test')
+    }
+    const target = tmp()
+    const r = io({ DATA_DIR: target })
+    expect(await runCli(['restore', file], r.cli)).toBe(0)
+    expect(r.out()).toContain('restored 5 attachment files')
+    expect(await contents(target)).toEqual(await contents(source))
+    for (const [id, text] of Object.entries(uploaded))
+      expect(await Bun.file(join(target, 'attachments', id.slice(-2), id)).text()).toBe(text)
+    // the restored server serves them
+    const restored = await serveEmbedded(target, { JOBS_ENABLED: 'false' })
+    try {
+      const login = await fetch(`${restored.url}/api/v1/auth/login`, {
+        method: 'POST',
+        body: new URLSearchParams({ username: 'root', password: TEST_PASSWORD }),
+      })
+      const { access_token: token } = (await login.json()) as { access_token: string }
+      const [id, text] = Object.entries(uploaded)[0]!
+      const got = await fetch(`${restored.url}/api/v1/attachments/${id}/content`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+      expect(await got.text()).toBe(text)
+    } finally {
+      await restored.shutdown('test')
+    }
+    // a target with attachment files is refused without --force
+    const again = io({ DATA_DIR: target })
+    expect(await runCli(['restore', file], again.cli)).toBe(1)
+    expect(again.err()).toContain('--force')
+  }, 120_000)
+
+  test('a backup of the earlier format (a bare database snapshot) still restores', async () => {
+    const source = tmp()
+    const made = io({ DATA_DIR: source, TASKBASE_ADMIN_PASSWORD: TEST_PASSWORD })
+    expect(await runCli(['create-admin', '--email', 'old@example.com', '--username', 'old'], made.cli)).toBe(0)
+    const database = await createDatabase({ DATA_DIR: source, DB_POOL_MAX: 1, DB_STATEMENT_TIMEOUT_MS: 0 })
+    const file = join(tmp(), 'v1.tar.gz')
+    try {
+      await Bun.write(file, await database.dump!())
+    } finally {
+      await database.close()
+    }
+    const target = tmp()
+    const r = io({ DATA_DIR: target })
+    expect(await runCli(['restore', file], r.cli)).toBe(0)
+    expect(r.out()).not.toContain('attachment')
+    expect(await contents(target)).toEqual(await contents(source))
+  }, 60_000)
+
+  test('format detection: a gzip that holds no tar, or a tar.gz of something else, restores nothing', async () => {
+    const { backupFormat } = await import('../../src/modules/backup')
+    const gz = join(tmp(), 'x.tar.gz')
+    writeFileSync(gz, Bun.gzipSync('not a tar at all'))
+    expect(await backupFormat(gz)).toBe('unknown')
+    const target = tmp()
+    const bad = io({ DATA_DIR: target })
+    expect(await runCli(['restore', gz], bad.cli)).toBe(2)
+    expect(bad.err()).toContain('not a Taskbase backup')
+    expect(existsSync(join(target, 'pgdata'))).toBe(false)
+    const empty = join(tmp(), 'empty.tar.gz')
+    writeFileSync(empty, Bun.gzipSync(new Uint8Array(1024)))
+    expect(await backupFormat(empty)).toBe('unknown')
+  })
+
+  test('a delete of a file waits while a backup holds the directory', async () => {
+    const { holdDeletes, LocalStorage } = await import('../../src/modules/attachments')
+    const root = tmp()
+    const storage = new LocalStorage(root)
+    const key = Bun.randomUUIDv7()
+    const path = storage.pathOf(key)
+    await Bun.write(path, 'x')
+    const release = holdDeletes(root)
+    let deleted = false
+    const pending = storage.delete(key).then(() => {
+      deleted = true
+    })
+    await Bun.sleep(50)
+    expect(deleted).toBe(false)
+    expect(existsSync(path)).toBe(true)
+    release()
+    release() // idempotent
+    await pending
+    expect(existsSync(path)).toBe(false)
+  })
+})

@@ -9,8 +9,9 @@ import { attachmentAccess, createAttachment, deleteAttachment, listAttachments }
 import { type AttachmentStorage, createStorage } from './storage'
 
 export { sanitizeFilename } from './content'
+export { holdDeletes } from './hold'
 export { attachmentJobs, DELETE_JOB, SWEEP_EVERY_MS, SWEEP_JOB, sweepAttachments } from './jobs'
-export { type AttachmentStorage, createStorage, LocalStorage, S3Storage } from './storage'
+export { type AttachmentStorage, createStorage, LocalStorage, orElse, S3Storage } from './storage'
 
 const tags = ['Attachments']
 const Uuid = t.String({ format: 'uuid' })

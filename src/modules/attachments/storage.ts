@@ -1,6 +1,7 @@
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import type { Settings } from '../../config'
+import { deletesAllowed } from './hold'
 
 /** One stored object, as the sweep sees it. */
 export interface StoredObject {
@@ -77,6 +78,7 @@ export class LocalStorage implements AttachmentStorage {
   }
 
   async delete(key: string) {
+    await deletesAllowed(this.root)
     try {
       await unlink(this.pathOf(key))
     } catch (e) {

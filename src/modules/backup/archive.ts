@@ -1,0 +1,147 @@
+import { createReadStream, createWriteStream } from 'node:fs'
+import { mkdir, readdir, rename, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createGunzip, createGzip } from 'node:zlib'
+import tar from 'tar-stream'
+import type { Database } from '../../db/client'
+import { VERSION } from '../../lib/version'
+import { type AttachmentStorage, holdDeletes, LocalStorage } from '../attachments'
+
+export const MANIFEST = 'taskbase-backup.json'
+const DB_ENTRY = 'pgdata.tar.gz'
+const FILE_ENTRY =
+  /^attachments\/([0-9a-f]{2})\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/
+
+export interface Manifest {
+  format: 2
+  taskbase: string
+  created_at: string
+  /** Files of the local attachments directory in the archive; null when they live in S3 (not included). */
+  attachments: number | null
+}
+
+/**
+ * A backup of the embedded database and its attachment files, as one gzipped tar streamed out:
+ * `taskbase-backup.json`, `pgdata.tar.gz` (PGlite's snapshot, taken between two statements) and
+ * `attachments/<xx>/<id>` for every file of a local attachments directory. Deletions of files
+ * wait until the copy is done, so every row of the snapshot finds its file in the archive (files
+ * added meanwhile come along as orphans, which the sweep removes after a restore).
+ */
+export function backupStream(database: Database, storage: AttachmentStorage): ReadableStream<Uint8Array> {
+  const local = storage instanceof LocalStorage ? storage : null
+  const release = local ? holdDeletes(local.root) : () => {}
+  const pack = tar.pack()
+  const gzip = createGzip({ level: 6 })
+  const fill = async () => {
+    try {
+      const blob: Blob = await database.dump!()
+      const dump = Buffer.from(await blob.arrayBuffer())
+      const files = local ? await listFiles(local.root) : []
+      const manifest: Manifest = {
+        format: 2,
+        taskbase: VERSION,
+        created_at: new Date().toISOString(),
+        attachments: local ? files.length : null,
+      }
+      await entry(pack, MANIFEST, Buffer.from(JSON.stringify(manifest, null, 2)))
+      await entry(pack, DB_ENTRY, dump)
+      for (const f of files) await fileEntry(pack, `attachments/${f.name}`, f.path, f.size)
+      pack.finalize()
+    } catch (e) {
+      pack.destroy(e as Error)
+    } finally {
+      release()
+    }
+  }
+  void fill()
+  pack.pipe(gzip)
+  return Readable.toWeb(gzip) as unknown as ReadableStream<Uint8Array>
+}
+
+async function listFiles(root: string) {
+  const out: { name: string; path: string; size: number }[] = []
+  for (const d of await readdir(root).catch(() => [] as string[])) {
+    if (!/^[0-9a-f]{2}$/.test(d)) continue
+    for (const key of await readdir(join(root, d))) {
+      const name = `${d}/${key}`
+      if (!FILE_ENTRY.test(`attachments/${name}`)) continue
+      const s = await stat(join(root, d, key))
+      out.push({ name, path: join(root, d, key), size: s.size })
+    }
+  }
+  return out
+}
+
+function entry(pack: tar.Pack, name: string, body: Buffer) {
+  return new Promise<void>((resolve, reject) =>
+    pack.entry({ name, size: body.length, mode: 0o600 }, body, (e) => (e ? reject(e) : resolve())),
+  )
+}
+
+async function fileEntry(pack: tar.Pack, name: string, path: string, size: number) {
+  const done = new Promise<void>((resolve, reject) => {
+    const sink = pack.entry({ name, size, mode: 0o600 }, (e) => (e ? reject(e) : resolve()))
+    pipeline(createReadStream(path), sink).catch(reject)
+  })
+  await done
+}
+
+/** What a backup file holds, read from its first entry: format 2 (this module) or a bare PGlite dump. */
+export async function backupFormat(file: string): Promise<'taskbase' | 'pglite' | 'unknown'> {
+  const extract = tar.extract()
+  const first = new Promise<string | null>((resolve) => {
+    extract.on('entry', (header, stream) => {
+      resolve(header.name)
+      stream.resume()
+      extract.destroy()
+    })
+    extract.on('error', () => resolve(null))
+    extract.on('finish', () => resolve(null))
+    extract.on('close', () => resolve(null))
+  })
+  const input = createReadStream(file).pipe(createGunzip())
+  input.on('error', () => extract.destroy())
+  input.pipe(extract)
+  const name = await first
+  input.destroy()
+  if (name === MANIFEST) return 'taskbase'
+  return name ? 'pglite' : 'unknown'
+}
+
+/**
+ * Unpacks a format-2 backup: the database snapshot to `dbFile`, attachment files into
+ * `attachmentsDir` (each written to a temp name, then renamed). Entries with any other name are
+ * skipped, so an archive cannot write outside those two places.
+ */
+export async function unpackBackup(file: string, dbFile: string, attachmentsDir: string) {
+  const extract = tar.extract()
+  let manifest: Manifest | null = null
+  let files = 0
+  extract.on('entry', (header, stream, next) => {
+    const run = async () => {
+      const m = FILE_ENTRY.exec(header.name)
+      if (header.name === MANIFEST) {
+        const chunks: Buffer[] = []
+        for await (const c of stream) chunks.push(c as Buffer)
+        manifest = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Manifest
+      } else if (header.name === DB_ENTRY) {
+        await pipeline(stream, createWriteStream(dbFile, { mode: 0o600 }))
+      } else if (m && header.type === 'file') {
+        await mkdir(join(attachmentsDir, m[1]!), { recursive: true, mode: 0o700 })
+        const target = join(attachmentsDir, m[1]!, m[2]!)
+        await pipeline(stream, createWriteStream(`${target}.restoring`, { mode: 0o600 }))
+        await rename(`${target}.restoring`, target)
+        files++
+      } else stream.resume()
+    }
+    run().then(
+      () => next(),
+      (e) => next(e),
+    )
+  })
+  await pipeline(createReadStream(file), createGunzip(), extract)
+  if (!manifest) throw new Error('the archive has no taskbase-backup.json')
+  return { manifest: manifest as Manifest, files }
+}
