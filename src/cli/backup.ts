@@ -87,7 +87,10 @@ export async function restoreCommand(io: CliIO, args: string[]): Promise<number>
   try {
     format = await backupFormat(file)
     if (format === 'unknown')
-      throw new ExitError(`taskbase: ${file} is not a Taskbase backup (a gzipped tar from taskbase backup)`, 2)
+      throw new ExitError(
+        `taskbase: ${file} is not a Taskbase backup (a gzipped tar from taskbase backup)`,
+        2,
+      )
     if (hasData(pgdata) || hasData(files)) {
       if (!args.includes('--force'))
         throw new ExitError(

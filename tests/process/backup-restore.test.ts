@@ -248,7 +248,9 @@ describe('backup with attachment files (issue 13 #3, issue 12)', () => {
   test('a backup of the earlier format (a bare database snapshot) still restores', async () => {
     const source = tmp()
     const made = io({ DATA_DIR: source, TASKBASE_ADMIN_PASSWORD: TEST_PASSWORD })
-    expect(await runCli(['create-admin', '--email', 'old@example.com', '--username', 'old'], made.cli)).toBe(0)
+    expect(await runCli(['create-admin', '--email', 'old@example.com', '--username', 'old'], made.cli)).toBe(
+      0,
+    )
     const database = await createDatabase({ DATA_DIR: source, DB_POOL_MAX: 1, DB_STATEMENT_TIMEOUT_MS: 0 })
     const file = join(tmp(), 'v1.tar.gz')
     try {
