@@ -204,3 +204,42 @@ describe('attachments', () => {
     expect((job!.payload.keys as string[]).sort()).toEqual([a.body.id, b.body.id].sort())
   })
 })
+
+describe('attachments and the rest of the lifecycle', () => {
+  test('purging a project from the trash queues the deletion of all its files', async () => {
+    const { ctx, owner, editor, task, project } = await setup()
+    const a = await upload(ctx, editor.token, task.id, PNG, 'a.png')
+    const other = await makeTask(ctx, owner, project.id)
+    const b = await upload(ctx, editor.token, other.id, 'text', 'b.txt')
+    expect((await ctx.req('DELETE', `${API}/projects/${project.id}`, { token: owner.token })).status).toBe(204)
+    // trashed: the files stay (a restore brings them back), strangers and members alike get 404
+    expect((await download(ctx, owner.token, a.body.id)).status).toBe(404)
+    expect(await deleteJobKeys(ctx, a.body.id)).toEqual([])
+    const { projects } = await import('../../../src/db/schema')
+    await ctx.db
+      .update(projects)
+      .set({ deletedAt: new Date(Date.now() - 31 * 86_400_000) })
+      .where(eq(projects.id, project.id))
+    const { purgeTrash } = await import('../../../src/modules/projects')
+    await purgeTrash(ctx.db)
+    const keys = (await ctx.db.select().from(jobs).where(eq(jobs.type, DELETE_JOB))).flatMap(
+      (j) => j.payload.keys as string[],
+    )
+    expect(keys).toEqual(expect.arrayContaining([a.body.id, b.body.id]))
+  })
+
+  test('HEAD of the content answers the headers without the bytes', async () => {
+    const { ctx, editor, viewer, task } = await setup()
+    const a = await upload(ctx, editor.token, task.id, 'hello world', 'h.txt')
+    const res = await ctx.app.handle(
+      new Request(`http://localhost${API}/attachments/${a.body.id}/content`, {
+        method: 'HEAD',
+        headers: { authorization: `Bearer ${viewer.token}` },
+      }),
+    )
+    expect(res.status).toBe(200)
+    expect(res.headers.get('etag')).toBe(`"${sha256('hello world')}"`)
+    expect(res.headers.get('content-disposition')).toContain('h.txt')
+    expect((await res.arrayBuffer()).byteLength).toBe(0)
+  })
+})
