@@ -1,5 +1,5 @@
 import { Elysia, t } from 'elysia'
-import { fileTypeFromFile } from 'file-type'
+import { fileTypeFromBlob } from 'file-type'
 import type { ModuleDeps } from '../../deps'
 import { API_PREFIX } from '../../lib/api'
 import { pageQuery, pageSchema, toPage } from '../../lib/pagination'
@@ -58,7 +58,8 @@ export const attachmentRoutes = (deps: ModuleDeps & { storage?: AttachmentStorag
     maxBytes: deps.settings.MAX_UPLOAD_BYTES,
     allowed: new Set(deps.settings.ATTACHMENT_TYPES.split(',').map((x) => x.trim().toLowerCase())),
     quota: deps.settings.PROJECT_STORAGE_BYTES,
-    sniff: (path: string) => fileTypeFromFile(path),
+    // from a Blob: fileTypeFromFile imports strtok3 at runtime, out of reach of the compiled binary
+    sniff: (path: string) => fileTypeFromBlob(Bun.file(path)),
   }
   return new Elysia({ name: 'attachments' })
     .use(deps.auth)
