@@ -6,7 +6,7 @@
  * - rss: rounds of 20 concurrent 10 MiB uploads; the server's RSS after each round;
  * - download: a 10 MiB file over loopback with wrk (MiB/s), and 1 KiB ranges of a 200 MiB file.
  *
- * Usage: bun bench/uploads.ts [--db=both|postgres|embedded] [--only=crash,rss,download] [--check]
+ * Usage: bun bench/uploads.ts [--db=both|postgres|embedded] [--only=crash,rss,download] [--rounds=5] [--check]
  */
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -23,6 +23,7 @@ const dbs = args.db === 'postgres' || args.db === 'embedded' ? [args.db] : ['pos
 const only = new Set((args.only ?? 'crash,rss,download').split(','))
 const problems: string[] = []
 const MiB = 1024 * 1024
+const ROUNDS = Number(args.rounds ?? 5)
 
 async function setup(s: Started) {
   const token = await userToken(s.base)
@@ -123,9 +124,15 @@ async function crash(db: string, env: Record<string, string>) {
 
 async function rss(db: string, env: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), 'tb-upload-rss-'))
-  const s = await startTaskbase({ ...env, DATA_DIR: join(dir, 'data') }, dir)
+  const s = await startTaskbase({ ...env, DATA_DIR: join(dir, 'data'), METRICS_ENABLED: 'true' }, dir)
   const { token, taskId } = await setup(s)
   const bodies = Array.from({ length: 20 }, (_, i) => content(i, 10 * MiB))
+  // the JavaScript heap from prom-client's process metrics: what uploads could leave behind
+  const heap = async () => {
+    const text = await (await fetch(`${s.base}/metrics`)).text()
+    return Number(text.match(/^nodejs_heap_size_used_bytes (\S+)/m)?.[1] ?? 0) / MiB
+  }
+  const heaps: number[] = []
   const before = rssOf(s.proc.pid)
   const after: number[] = []
   let peak = before
@@ -134,22 +141,24 @@ async function rss(db: string, env: Record<string, string>) {
   }, 20)
   let ok = 0
   const t0 = performance.now()
-  for (let round = 0; round < 5; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     const results = await Promise.all(bodies.map((b) => slowUpload(s.base, token, taskId, b, 0)))
     ok += results.filter((r) => r.status === 201).length
     after.push(rssOf(s.proc.pid))
+    heaps.push(await heap())
   }
   const seconds = (performance.now() - t0) / 1000
   clearInterval(sampler)
   await s.stop()
-  if (ok !== 100) problems.push(`rss ${db}: ${ok}/100 uploads answered 201`)
+  if (ok !== 20 * ROUNDS) problems.push(`rss ${db}: ${ok}/${20 * ROUNDS} uploads answered 201`)
   return {
     db,
     uploads: ok,
     'MiB/s in': Math.round((ok * 10) / seconds),
     'RSS before (MiB)': Math.round(before),
     'peak (MiB)': Math.round(peak),
-    'after rounds 1..5 (MiB)': after.map((x) => Math.round(x)).join(', '),
+    [`RSS after rounds 1..${ROUNDS} (MiB)`]: after.map((x) => Math.round(x)).join(', '),
+    'JS heap used after each round (MiB)': heaps.map((x) => Math.round(x)).join(', '),
   }
 }
 

@@ -11,7 +11,7 @@ import {
   validationFailed,
 } from '../../lib/errors'
 import { type Page, pageOf } from '../../lib/pagination'
-import { hasRole, requireRole, taskAccess } from '../../shared/access'
+import { hasRole, projectAccess, requireRole, taskAccess } from '../../shared/access'
 import { decideType, sanitizeFilename } from './content'
 import { type AttachmentStorage, orElse } from './storage'
 import { type Received, receiveUpload } from './upload'
@@ -115,19 +115,16 @@ export async function createAttachment(
     await storage.put(id, file.tmpPath, contentType)
     stored = true
     return await db.transaction(async (tx) => {
-      // the task may have been deleted, or the caller removed, while the file streamed in
+      // the task may have been deleted, or the caller removed, while the file streamed in; the
+      // project's row lock orders concurrent uploads for the quota
+      const { role: now } = await projectAccess(tx, task.projectId, userId, { lock: true })
+      requireRole(now, 'editor', 'upload attachments')
       const [live] = await tx
-        .select({ role: projectMembers.role })
+        .select({ id: tasks.id })
         .from(tasks)
-        .innerJoin(projects, and(eq(projects.id, tasks.projectId), isNull(projects.deletedAt)))
-        .innerJoin(
-          projectMembers,
-          and(eq(projectMembers.projectId, tasks.projectId), eq(projectMembers.userId, userId)),
-        )
-        .where(eq(tasks.id, taskId))
-        .for('update', { of: projects })
+        .where(and(eq(tasks.id, taskId), eq(tasks.projectId, task.projectId)))
+        .for('share')
       if (!live) throw notFound('Task')
-      requireRole(live.role, 'editor', 'upload attachments')
       if (deps.quota && (await usedBytes(tx, task.projectId)) + file.size > deps.quota)
         throw quotaExceeded(deps.quota)
       const [row] = await tx

@@ -211,7 +211,9 @@ describe('attachments and the rest of the lifecycle', () => {
     const a = await upload(ctx, editor.token, task.id, PNG, 'a.png')
     const other = await makeTask(ctx, owner, project.id)
     const b = await upload(ctx, editor.token, other.id, 'text', 'b.txt')
-    expect((await ctx.req('DELETE', `${API}/projects/${project.id}`, { token: owner.token })).status).toBe(204)
+    expect((await ctx.req('DELETE', `${API}/projects/${project.id}`, { token: owner.token })).status).toBe(
+      204,
+    )
     // trashed: the files stay (a restore brings them back), strangers and members alike get 404
     expect((await download(ctx, owner.token, a.body.id)).status).toBe(404)
     expect(await deleteJobKeys(ctx, a.body.id)).toEqual([])
