@@ -4,6 +4,7 @@ import type { Lifecycle } from '../deps'
 import { JOB_SCHEDULES, jobDefinitions } from '../jobs/definitions'
 import { jobStats } from '../jobs/queue'
 import { JobRunner } from '../jobs/runner'
+import { collectAfterStart } from '../lib/gc-pacing'
 import { createMailer } from '../lib/mailer'
 import { createMetrics } from '../lib/metrics'
 import { createRateLimitStore } from '../lib/rate-limit-redis'
@@ -115,6 +116,9 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
     jobs: runner ? settings.JOBS_CONCURRENCY : 'off',
     startup_ms: Math.round(performance.now() - started),
   })
+
+  // the embedded database leaves its start-up garbage on the heap: collect it once, after start
+  if (database.kind === 'pglite') collectAfterStart()
 
   let resolveClosed!: () => void
   const closed = new Promise<void>((r) => {

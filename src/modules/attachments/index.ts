@@ -2,6 +2,7 @@ import { Elysia, t } from 'elysia'
 import { fileTypeFromBlob } from 'file-type'
 import type { ModuleDeps } from '../../deps'
 import { API_PREFIX } from '../../lib/api'
+import { GcPacer } from '../../lib/gc-pacing'
 import { pageQuery, pageSchema, toPage } from '../../lib/pagination'
 import { noContent } from '../../lib/responses'
 import { contentResponse } from './download'
@@ -61,6 +62,8 @@ export const attachmentRoutes = (deps: ModuleDeps & { storage?: AttachmentStorag
     // from a Blob: fileTypeFromFile imports strtok3 at runtime, out of reach of the compiled binary
     sniff: (path: string) => fileTypeFromBlob(Bun.file(path)),
   }
+  // embedded: upload buffers would otherwise wait long for a collection (src/lib/gc-pacing.ts)
+  const pacer = deps.database.kind === 'pglite' ? new GcPacer(128 * 1024 * 1024) : null
   return new Elysia({ name: 'attachments' })
     .use(deps.auth)
     .get(
@@ -78,6 +81,7 @@ export const attachmentRoutes = (deps: ModuleDeps & { storage?: AttachmentStorag
       '/tasks/:id/attachments',
       async ({ principal, params, request, set }) => {
         const a = await createAttachment(upload, principal.user.id, params.id, request)
+        pacer?.add(a.size)
         set.status = 201
         set.headers.location = `${API_PREFIX}/attachments/${a.id}/content`
         return a
