@@ -23,6 +23,9 @@ export interface JobContext {
   signal: AbortSignal
 }
 
+/** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days). */
+export const MAX_TIMER_MS = 2_147_483_647
+
 /** One kind of job: how to run it and how hard to try. */
 export interface JobDefinition {
   type: string
@@ -152,7 +155,8 @@ export class JobRunner {
           this.opts.logger.error('enqueueing a periodic job failed', { job_type: type, err: String(err) }),
         )
       enqueuePeriodic()
-      const timer = setInterval(enqueuePeriodic, everyMs)
+      // a longer period would overflow the timer, which then fires every millisecond
+      const timer = setInterval(enqueuePeriodic, Math.min(everyMs, MAX_TIMER_MS))
       timer.unref?.()
       this.scheduleTimers.push(timer)
     }
