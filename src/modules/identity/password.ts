@@ -1,5 +1,6 @@
 import type { Settings } from '../../config'
 import { type FieldError, fieldError } from '../../lib/errors'
+import { Semaphore } from '../../lib/semaphore'
 
 export const PASSWORD_MIN = 8
 export const PASSWORD_MAX = 128
@@ -28,33 +29,7 @@ export function passwordProblems(
   return errors
 }
 
-/** Counting semaphore: at most `size` holders at once, the rest wait in FIFO order. */
-export class Semaphore {
-  private active = 0
-  private readonly waiting: (() => void)[] = []
-
-  constructor(readonly size: number) {}
-
-  get running(): number {
-    return this.active
-  }
-
-  get queued(): number {
-    return this.waiting.length
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.size) await new Promise<void>((r) => this.waiting.push(r))
-    else this.active++
-    try {
-      return await fn()
-    } finally {
-      const next = this.waiting.shift()
-      if (next) next()
-      else this.active--
-    }
-  }
-}
+export { Semaphore } from '../../lib/semaphore'
 
 export type PasswordSettings = Pick<
   Settings,
