@@ -280,6 +280,20 @@ describe('backup with attachment files (issue 13 #3, issue 12)', () => {
     expect(await backupFormat(empty)).toBe('unknown')
   })
 
+  test('a snapshot that fails makes the archive stream fail (never a short archive) and releases the hold', async () => {
+    const { backupStream } = await import('../../src/modules/backup')
+    const { LocalStorage } = await import('../../src/modules/attachments')
+    const root = tmp()
+    const failing = {
+      dump: async () => {
+        throw new Error('disk on fire')
+      },
+    } as unknown as Parameters<typeof backupStream>[0]
+    await expect(new Response(backupStream(failing, new LocalStorage(root))).arrayBuffer()).rejects.toThrow()
+    const storage = new LocalStorage(root)
+    await storage.delete(Bun.randomUUIDv7()) // not held: returns at once
+  })
+
   test('a delete of a file waits while a backup holds the directory', async () => {
     const { holdDeletes, LocalStorage } = await import('../../src/modules/attachments')
     const root = tmp()

@@ -50,7 +50,9 @@ export function backupStream(database: Database, storage: AttachmentStorage): Re
       for (const f of files) await fileEntry(pack, `attachments/${f.name}`, f.path, f.size)
       pack.finalize()
     } catch (e) {
-      pack.destroy(e as Error)
+      // the reader sees the failure (an aborted download, a failed CLI write), never a short archive
+      gzip.destroy(e as Error)
+      pack.destroy()
     } finally {
       release()
     }
