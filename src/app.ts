@@ -8,7 +8,7 @@ import { createApiLimits } from './lib/api-limits'
 import { createMetrics } from './lib/metrics'
 import { MemoryRateLimitStore } from './lib/rate-limit'
 import { activityRoutes } from './modules/activity'
-import { attachmentRoutes } from './modules/attachments'
+import { attachmentRoutes, createStorage } from './modules/attachments'
 import { backupRoutes } from './modules/backup'
 import { commentRoutes } from './modules/comments'
 import { dashboardRoutes } from './modules/dashboard'
@@ -38,6 +38,9 @@ export function createApp(deps: AppDeps) {
   const auth = authPlugin(createAuthenticator(database.db, jwt, logger), createApiLimits(settings, limits))
   const idempotency = idempotencyPlugin({ db: database.db, logger })
   const origins = corsOrigins(settings)
+  // one storage for the whole app: the routes, the backup and (serve passes it on) the jobs
+  const storage = deps.storage ?? createStorage(settings)
+  const mod = { ...deps, auth, storage }
 
   let listRoutes!: () => RouteInfo[]
   const app = new Elysia({ normalize: false })
@@ -77,17 +80,17 @@ export function createApp(deps: AppDeps) {
     .use(systemRoutes({ ...deps, metrics: settings.METRICS_PORT ? undefined : metrics }))
     .group(API_PREFIX, (api) =>
       api
-        .use(identityModule({ ...deps, rateLimitStore: limits, auth, jwt }))
-        .use(projectsModule({ ...deps, auth }))
-        .use(taskRoutes({ ...deps, auth }))
-        .use(commentRoutes({ ...deps, auth }))
-        .use(attachmentRoutes({ ...deps, auth }))
-        .use(activityRoutes({ ...deps, auth }))
-        .use(dashboardRoutes({ ...deps, auth }))
-        .use(reportRoutes({ ...deps, auth }))
-        .use(jobRoutes({ ...deps, auth }))
-        .use(webhookRoutes({ ...deps, auth, webhookResolve: deps.resolve }))
-        .use(backupRoutes({ ...deps, auth })),
+        .use(identityModule({ ...mod, rateLimitStore: limits, jwt }))
+        .use(projectsModule(mod))
+        .use(taskRoutes(mod))
+        .use(commentRoutes(mod))
+        .use(attachmentRoutes(mod))
+        .use(activityRoutes(mod))
+        .use(dashboardRoutes(mod))
+        .use(reportRoutes(mod))
+        .use(jobRoutes(mod))
+        .use(webhookRoutes({ ...mod, webhookResolve: deps.resolve }))
+        .use(backupRoutes(mod)),
     )
   listRoutes = () => app.routes as RouteInfo[]
   return app

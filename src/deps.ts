@@ -31,6 +31,8 @@ export interface AppDeps {
 /** What a feature module gets: the app deps plus the shared guard plugin (use it, never re-create it). */
 export interface ModuleDeps extends AppDeps {
   auth: AuthPlugin
+  /** The process's one attachment storage (AppDeps.storage, or what the settings name). */
+  storage: AttachmentStorage
 }
 
 export interface IdentityDeps extends ModuleDeps {

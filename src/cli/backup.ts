@@ -2,9 +2,12 @@ import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createDatabase, type Database } from '../db/client'
 import { acquireDataDirLock, DataDirLockedError } from '../db/lock'
-import { createStorage } from '../modules/attachments'
+import { attachmentsDir, createStorage } from '../modules/attachments'
 import { backupFormat, backupStream, unpackBackup } from '../modules/backup'
 import { type CliIO, ExitError, openDatabase, settingsOrExit } from './common'
+
+const notABackup = (file: string) =>
+  new ExitError(`taskbase: ${file} is not a Taskbase backup (a gzipped tar from taskbase backup)`, 2)
 
 const PG_DUMP_HINT =
   'with DATABASE_URL set, back up PostgreSQL with its own tools: pg_dump -Fc "$DATABASE_URL" -f taskbase.dump ' +
@@ -66,13 +69,9 @@ export async function restoreCommand(io: CliIO, args: string[]): Promise<number>
     throw new ExitError(`taskbase: restore is for the embedded database; ${PG_DUMP_HINT}`, 2)
   const file = fileArg(args, 'restore')
   if (!existsSync(file)) throw new ExitError(`taskbase: no such file: ${file}`, 2)
-  // a gzip stream at least (PGlite's own check comes later and fails noisily)
-  const magic = new Uint8Array(await Bun.file(file).slice(0, 2).arrayBuffer())
-  if (magic[0] !== 0x1f || magic[1] !== 0x8b)
-    throw new ExitError(`taskbase: ${file} is not a Taskbase backup (a gzipped tar from taskbase backup)`, 2)
   const dir = resolve(settings.DATA_DIR)
   const pgdata = join(dir, 'pgdata')
-  const files = resolve(settings.ATTACHMENTS_DIR ?? join(dir, 'attachments'))
+  const files = attachmentsDir(settings)
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   let release: () => void
   try {
@@ -86,11 +85,7 @@ export async function restoreCommand(io: CliIO, args: string[]): Promise<number>
   let format: Awaited<ReturnType<typeof backupFormat>>
   try {
     format = await backupFormat(file)
-    if (format === 'unknown')
-      throw new ExitError(
-        `taskbase: ${file} is not a Taskbase backup (a gzipped tar from taskbase backup)`,
-        2,
-      )
+    if (format === 'unknown') throw notABackup(file)
     if (hasData(pgdata) || hasData(files)) {
       if (!args.includes('--force'))
         throw new ExitError(

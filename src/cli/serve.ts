@@ -9,6 +9,7 @@ import { createMailer } from '../lib/mailer'
 import { createMetrics } from '../lib/metrics'
 import { createRateLimitStore } from '../lib/rate-limit-redis'
 import { VERSION } from '../lib/version'
+import { createStorage } from '../modules/attachments'
 import { type CliIO, loggerFor, openDatabase, settingsOrExit } from './common'
 
 export interface RunningServer {
@@ -56,7 +57,9 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
         rateLimitFallbacks: limits.fallbacks,
       })
     : undefined
+  const storage = createStorage(settings)
   const app = createApp({
+    storage,
     settings,
     database,
     logger,
@@ -93,6 +96,7 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
         database,
         logger,
         definitions: jobDefinitions({
+          storage,
           database,
           settings,
           logger,

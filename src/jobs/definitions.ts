@@ -3,8 +3,13 @@ import type { Database } from '../db/client'
 import type { Logger } from '../lib/logger'
 import type { Mailer } from '../lib/mailer'
 import { purgeExpiredRows } from '../lib/purge'
-import type { AttachmentStorage } from '../modules/attachments'
-import { attachmentJobs, createStorage, SWEEP_EVERY_MS, SWEEP_JOB } from '../modules/attachments'
+import {
+  type AttachmentStorage,
+  attachmentJobs,
+  createStorage,
+  SWEEP_EVERY_MS,
+  SWEEP_JOB,
+} from '../modules/attachments'
 import { mailJob, purgeExpired } from '../modules/identity'
 import { purgeTrash } from '../modules/projects'
 import { reportJob } from '../modules/reports'

@@ -7,12 +7,18 @@ import { pageQuery, pageSchema, toPage } from '../../lib/pagination'
 import { noContent } from '../../lib/responses'
 import { contentResponse } from './download'
 import { attachmentAccess, createAttachment, deleteAttachment, listAttachments } from './service'
-import { type AttachmentStorage, createStorage } from './storage'
 
 export { sanitizeFilename } from './content'
 export { holdDeletes } from './hold'
 export { attachmentJobs, DELETE_JOB, SWEEP_EVERY_MS, SWEEP_JOB, sweepAttachments } from './jobs'
-export { type AttachmentStorage, createStorage, LocalStorage, orElse, S3Storage } from './storage'
+export {
+  type AttachmentStorage,
+  attachmentsDir,
+  createStorage,
+  LocalStorage,
+  orElse,
+  S3Storage,
+} from './storage'
 
 const tags = ['Attachments']
 const Uuid = t.String({ format: 'uuid' })
@@ -50,9 +56,9 @@ const BINARY = {
 }
 
 /** Files on tasks: uploads checked by their bytes, downloads streamed with ETag and Range. */
-export const attachmentRoutes = (deps: ModuleDeps & { storage?: AttachmentStorage }) => {
+export const attachmentRoutes = (deps: ModuleDeps) => {
+  const { storage } = deps
   const db = deps.database.db
-  const storage = deps.storage ?? createStorage(deps.settings)
   const upload = {
     db,
     storage,

@@ -171,7 +171,11 @@ export class S3Storage implements AttachmentStorage {
   }
 }
 
-/** The storage the settings name: S3 when S3_BUCKET is set, else ATTACHMENTS_DIR or DATA_DIR/attachments. */
+/** Where attachments are kept on disk: ATTACHMENTS_DIR, else DATA_DIR/attachments. */
+export const attachmentsDir = (settings: Pick<Settings, 'ATTACHMENTS_DIR' | 'DATA_DIR'>) =>
+  resolve(settings.ATTACHMENTS_DIR ?? join(settings.DATA_DIR, 'attachments'))
+
+/** The storage the settings name: S3 when S3_BUCKET is set, else the directory of `attachmentsDir`. */
 export function createStorage(settings: Settings): AttachmentStorage {
   if (settings.S3_BUCKET)
     return new S3Storage({
@@ -183,7 +187,7 @@ export function createStorage(settings: Settings): AttachmentStorage {
       prefix: settings.S3_PREFIX,
       tempDir: resolve(settings.DATA_DIR, 'upload-tmp'),
     })
-  return new LocalStorage(resolve(settings.ATTACHMENTS_DIR ?? join(settings.DATA_DIR, 'attachments')))
+  return new LocalStorage(attachmentsDir(settings))
 }
 
 /** The value of `p`, or `fallback` when it fails (a missing file or directory, a best-effort cleanup). */

@@ -1,7 +1,6 @@
 import { Elysia, t } from 'elysia'
 import type { ModuleDeps } from '../../deps'
 import { conflict } from '../../lib/errors'
-import { createStorage } from '../attachments'
 import { backupStream } from './archive'
 
 export { backupFormat, backupStream, unpackBackup } from './archive'
@@ -11,17 +10,16 @@ export { backupFormat, backupStream, unpackBackup } from './archive'
  * attachment files while the server keeps serving — the same gzipped tar as `taskbase backup FILE`, restored by `taskbase restore`.
  * With DATABASE_URL it is a 409: PostgreSQL is backed up with pg_dump.
  */
-export const backupRoutes = ({ auth, database, logger, settings, storage }: ModuleDeps) => {
-  const files = storage ?? createStorage(settings)
-  return new Elysia({ name: 'backup' }).use(auth).get(
+export const backupRoutes = ({ auth, database, logger, storage }: ModuleDeps) =>
+  new Elysia({ name: 'backup' }).use(auth).get(
     '/admin/backup',
     async () => {
       if (!database.dump)
         throw conflict('This server runs on PostgreSQL: back it up with pg_dump -Fc "$DATABASE_URL"')
-      logger.info('backup started', { attachments: files.kind })
+      logger.info('backup started', { attachments: storage.kind })
       const name = `taskbase-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.tar.gz`
       // Elysia adds the request id and security headers of `set` to a returned Response
-      return new Response(backupStream(database, files), {
+      return new Response(backupStream(database, storage), {
         headers: {
           'content-type': 'application/gzip',
           'content-disposition': `attachment; filename="${name}"`,
@@ -46,4 +44,3 @@ export const backupRoutes = ({ auth, database, logger, settings, storage }: Modu
       },
     },
   )
-}
