@@ -9,3 +9,6 @@ export const isUuid = (id: string) => UUID.test(id)
 
 /** The one route that takes a multipart body (an attachment upload), streamed by its handler. */
 export const UPLOAD_PATH = /^\/api\/v1\/tasks\/[^/]+\/attachments\/?$/
+
+/** Multipart framing allowed around an uploaded file (boundaries, part headers, small fields). */
+export const MULTIPART_ROOM = 64 * 1024

@@ -1,6 +1,6 @@
 import { Elysia, type ValidationError } from 'elysia'
 import type { Settings } from '../config'
-import { LOGIN_PATH, UPLOAD_PATH } from '../lib/api'
+import { LOGIN_PATH, MULTIPART_ROOM, UPLOAD_PATH } from '../lib/api'
 import {
   AppError,
   badRequest,
@@ -37,8 +37,6 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/
 /** Only the login route also takes a form body (the OAuth2 password grant); everything else is JSON. */
 const FORM_TYPE = 'application/x-www-form-urlencoded'
 
-/** Multipart framing allowed around an uploaded file (boundaries, part headers). */
-const MULTIPART_ROOM = 64 * 1024
 const MULTIPART_TYPE = 'multipart/form-data'
 const isUpload = (request: Request) =>
   request.method === 'POST' && UPLOAD_PATH.test(new URL(request.url).pathname)
@@ -92,8 +90,8 @@ const nulRefused = () =>
   badRequest('Text must be well-formed Unicode without NUL characters (U+0000) or unpaired surrogates')
 
 export interface HttpDeps {
-  settings: Pick<Settings, 'MAX_BODY_BYTES' | 'ENVIRONMENT'> &
-    Partial<Pick<Settings, 'PUBLIC_URL' | 'MAX_UPLOAD_BYTES'>>
+  settings: Pick<Settings, 'MAX_BODY_BYTES' | 'MAX_UPLOAD_BYTES' | 'ENVIRONMENT'> &
+    Partial<Pick<Settings, 'PUBLIC_URL'>>
   logger: Logger
   /** Records every answered request when METRICS_ENABLED. */
   metrics?: Metrics
@@ -247,7 +245,7 @@ const httpInstance = ({ settings, logger, metrics }: HttpDeps, routes: () => rea
       // Not thrown here: the hooks registered after this one (CORS) must still add their headers.
       // Raised by the first hook after routing (parse, before any body is read, or beforeHandle) or,
       // on an unknown route, by the error handler.
-      const refused = refusal(request, settings.MAX_BODY_BYTES, settings.MAX_UPLOAD_BYTES ?? 10_485_760)
+      const refused = refusal(request, settings.MAX_BODY_BYTES, settings.MAX_UPLOAD_BYTES)
       if (refused) meta.refused = refused
     })
     .onParse({ as: 'global' }, async ({ request, contentType }) => {

@@ -73,7 +73,12 @@ describe('405 method_not_allowed', () => {
   test('the plugin alone (no CORS) answers 405 too', async () => {
     const log = memoryLogger()
     const app = new Elysia()
-      .use(httpPlugin({ settings: { MAX_BODY_BYTES: 1024, ENVIRONMENT: 'test' }, logger: log.logger }))
+      .use(
+        httpPlugin({
+          settings: { MAX_BODY_BYTES: 1024, MAX_UPLOAD_BYTES: 1024, ENVIRONMENT: 'test' },
+          logger: log.logger,
+        }),
+      )
       .get('/only-get', () => 'ok')
     const res = await app.handle(new Request('http://localhost/only-get', { method: 'DELETE' }))
     expect(res.status).toBe(405)

@@ -8,7 +8,12 @@ import { createTestApp, expectProblem } from '../helpers/app'
 function probeApp(maxBody = 1024) {
   const log = memoryLogger()
   const app = new Elysia({ normalize: false })
-    .use(httpPlugin({ settings: { MAX_BODY_BYTES: maxBody, ENVIRONMENT: 'test' }, logger: log.logger }))
+    .use(
+      httpPlugin({
+        settings: { MAX_BODY_BYTES: maxBody, MAX_UPLOAD_BYTES: maxBody, ENVIRONMENT: 'test' },
+        logger: log.logger,
+      }),
+    )
     .post('/echo', ({ body }) => body, {
       body: t.Object(
         { name: t.String({ minLength: 1 }), n: t.Optional(t.Integer()) },

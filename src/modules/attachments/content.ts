@@ -1,4 +1,5 @@
 import { basename } from 'node:path'
+import { fileTypeFromBlob } from 'file-type'
 
 /** Longest stored filename, in UTF-8 bytes (what most filesystems take as one name). */
 export const MAX_FILENAME_BYTES = 255
@@ -70,16 +71,11 @@ const MARKUP = /^(\ufeff)?\s*</
  * `.csv`, else plain text. Text that starts with `<` (HTML, SVG, XML: markup a browser would run)
  * is `text/html` and so refused unless allowed. Anything else is `application/octet-stream`.
  */
-export async function decideType(
-  path: string,
-  size: number,
-  info: TextInfo,
-  filename: string,
-  sniff: (path: string) => Promise<{ mime: string } | undefined>,
-): Promise<string> {
-  const found = await sniff(path)
+export async function decideType(path: string, info: TextInfo, filename: string): Promise<string> {
+  // from a Blob: fileTypeFromFile imports strtok3 at runtime, out of reach of the compiled binary
+  const found = await fileTypeFromBlob(Bun.file(path))
   if (found) return found.mime
-  if (!info.text || size === 0) return 'application/octet-stream'
+  if (!info.text) return 'application/octet-stream'
   const start = new TextDecoder().decode(info.head)
   if (MARKUP.test(start)) return 'text/html'
   if (/^(\ufeff)?\s*[[{]/.test(start)) {

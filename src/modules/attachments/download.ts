@@ -55,11 +55,9 @@ export async function contentResponse(
   logger: Logger,
   a: Stored,
   request: Request,
-  base: Record<string, string>,
 ): Promise<Response> {
   const etag = `"${a.sha256}"`
   const headers: Record<string, string> = {
-    ...base,
     etag,
     'cache-control': 'private, no-cache',
     'accept-ranges': 'bytes',

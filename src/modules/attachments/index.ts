@@ -1,5 +1,4 @@
 import { Elysia, t } from 'elysia'
-import { fileTypeFromBlob } from 'file-type'
 import type { ModuleDeps } from '../../deps'
 import { API_PREFIX } from '../../lib/api'
 import { GcPacer } from '../../lib/gc-pacing'
@@ -16,7 +15,6 @@ export {
   attachmentsDir,
   createStorage,
   LocalStorage,
-  orElse,
   S3Storage,
 } from './storage'
 
@@ -65,8 +63,6 @@ export const attachmentRoutes = (deps: ModuleDeps) => {
     maxBytes: deps.settings.MAX_UPLOAD_BYTES,
     allowed: new Set(deps.settings.ATTACHMENT_TYPES.split(',').map((x) => x.trim().toLowerCase())),
     quota: deps.settings.PROJECT_STORAGE_BYTES,
-    // from a Blob: fileTypeFromFile imports strtok3 at runtime, out of reach of the compiled binary
-    sniff: (path: string) => fileTypeFromBlob(Bun.file(path)),
   }
   // embedded: upload buffers would otherwise wait long for a collection (src/lib/gc-pacing.ts)
   const pacer = deps.database.kind === 'pglite' ? new GcPacer(128 * 1024 * 1024) : null
@@ -112,11 +108,9 @@ export const attachmentRoutes = (deps: ModuleDeps) => {
     )
     .get(
       '/attachments/:id/content',
-      async ({ principal, params, request, set }) => {
+      async ({ principal, params, request }) => {
         const { attachment } = await attachmentAccess(db, params.id, principal.user.id)
-        const base: Record<string, string> = {}
-        for (const [k, v] of Object.entries(set.headers)) if (typeof v === 'string') base[k] = v
-        return contentResponse(storage, deps.logger, attachment, request, base)
+        return contentResponse(storage, deps.logger, attachment, request)
       },
       {
         auth: true,

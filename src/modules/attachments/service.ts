@@ -11,9 +11,10 @@ import {
   validationFailed,
 } from '../../lib/errors'
 import { type Page, pageOf } from '../../lib/pagination'
+import { orElse } from '../../lib/promise'
 import { hasRole, projectAccess, requireRole, taskAccess } from '../../shared/access'
 import { decideType, sanitizeFilename } from './content'
-import { type AttachmentStorage, orElse } from './storage'
+import type { AttachmentStorage } from './storage'
 import { type Received, receiveUpload } from './upload'
 
 type AttachmentRow = typeof attachments.$inferSelect
@@ -40,7 +41,6 @@ export interface AttachmentDeps {
   allowed: ReadonlySet<string>
   /** Attachment bytes per project; 0 = no quota. */
   quota: number
-  sniff: (path: string) => Promise<{ mime: string } | undefined>
 }
 
 /** The attachment with the caller's project role: attachment -> live project -> membership, one query. */
@@ -77,16 +77,16 @@ export async function listAttachments(db: Db, userId: string, taskId: string, pa
   return pageOf(rows.map(toPublicAttachment), total?.n ?? 0, page)
 }
 
-async function usedBytes(db: Db, projectId: string) {
+/** 413 when `adding` more bytes would take the project's attachments over `quota` (0: no quota). */
+async function checkQuota(db: Db, quota: number, projectId: string, adding: number) {
+  if (!quota) return
   const [row] = await db
     .select({ n: sql<string>`coalesce(sum(${attachments.size}), 0)` })
     .from(attachments)
     .where(eq(attachments.projectId, projectId))
-  return Number(row?.n ?? 0)
+  if (Number(row?.n ?? 0) + adding > quota)
+    throw new AppError('storage_quota_exceeded', `The project's attachments would exceed its ${quota} bytes`)
 }
-
-const quotaExceeded = (quota: number) =>
-  new AppError('storage_quota_exceeded', `The project's attachments would exceed its ${quota} bytes`)
 
 /**
  * An upload: access is checked before a byte of the body is read; the body streams into a temp
@@ -104,14 +104,13 @@ export async function createAttachment(
   const { db, storage } = deps
   const { task, role } = await taskAccess(db, taskId, userId)
   requireRole(role, 'editor', 'upload attachments')
-  if (deps.quota && (await usedBytes(db, task.projectId)) >= deps.quota) throw quotaExceeded(deps.quota)
+  // a full project is refused before the body is read
+  await checkQuota(db, deps.quota, task.projectId, 1)
   const file = await receiveUpload(request, storage.tempDir, deps.maxBytes)
   let stored = false
   const id = Bun.randomUUIDv7()
   try {
     const contentType = await checkedType(deps, file)
-    if (deps.quota && (await usedBytes(db, task.projectId)) + file.size > deps.quota)
-      throw quotaExceeded(deps.quota)
     await storage.put(id, file.tmpPath, contentType)
     stored = true
     return await db.transaction(async (tx) => {
@@ -125,8 +124,7 @@ export async function createAttachment(
         .where(and(eq(tasks.id, taskId), eq(tasks.projectId, task.projectId)))
         .for('share')
       if (!live) throw notFound('Task')
-      if (deps.quota && (await usedBytes(tx, task.projectId)) + file.size > deps.quota)
-        throw quotaExceeded(deps.quota)
+      await checkQuota(tx, deps.quota, task.projectId, file.size)
       const [row] = await tx
         .insert(attachments)
         .values({
@@ -160,7 +158,7 @@ export async function createAttachment(
 
 async function checkedType(deps: AttachmentDeps, file: Received): Promise<string> {
   if (file.size === 0) throw validationFailed([fieldError('file', 'must not be empty')])
-  const type = await decideType(file.tmpPath, file.size, file, file.filename, deps.sniff)
+  const type = await decideType(file.tmpPath, file, file.filename)
   if (!deps.allowed.has(type))
     throw unsupportedMediaType(
       `Files of type ${type} (decided from the content) are not accepted; allowed: ${[...deps.allowed].join(', ')}`,

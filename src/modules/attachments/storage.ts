@@ -1,6 +1,7 @@
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import type { Settings } from '../../config'
+import { orElse } from '../../lib/promise'
 import { Semaphore } from '../../lib/semaphore'
 import { deletesAllowed } from './hold'
 
@@ -188,13 +189,4 @@ export function createStorage(settings: Settings): AttachmentStorage {
       tempDir: resolve(settings.DATA_DIR, 'upload-tmp'),
     })
   return new LocalStorage(attachmentsDir(settings))
-}
-
-/** The value of `p`, or `fallback` when it fails (a missing file or directory, a best-effort cleanup). */
-export async function orElse<T, F>(p: Promise<T> | undefined | null, fallback: F): Promise<T | F> {
-  try {
-    return (await p) ?? fallback
-  } catch {
-    return fallback
-  }
 }

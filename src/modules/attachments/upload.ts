@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { mkdir, open, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import busboy from 'busboy'
+import { MULTIPART_ROOM } from '../../lib/api'
 import {
   AppError,
   badRequest,
@@ -11,11 +12,9 @@ import {
   unsupportedMediaType,
   validationFailed,
 } from '../../lib/errors'
+import { orElse } from '../../lib/promise'
 import type { TextInfo } from './content'
-import { orElse } from './storage'
 
-/** Room for the multipart framing around the file (boundaries, part headers, small fields). */
-export const MULTIPART_OVERHEAD = 64 * 1024
 const HEAD_BYTES = 1024
 
 /** A file received into a temp file: fsynced, hashed and measured while it streamed in. */
@@ -66,15 +65,10 @@ export async function receiveUpload(request: Request, tmpDir: string, maxBytes: 
       return
     }
     filename = info.filename ?? ''
+    // busboy stops the part at maxBytes + 1 bytes and says so before that chunk is read here
     stream.on('limit', () => fail(payloadTooLarge(maxBytes)))
     fileStream = stream
-    received = writeFile(
-      stream,
-      tmpPath,
-      () => failure !== null,
-      maxBytes,
-      () => fail(payloadTooLarge(maxBytes)),
-    )
+    received = writeFile(stream, tmpPath, () => failure !== null)
   })
   bb.on('filesLimit', () => fail(validationFailed([fieldError('file', 'only one file is accepted')])))
   bb.on('partsLimit', () => fail(badRequest('The multipart body has too many parts')))
@@ -89,7 +83,7 @@ export async function receiveUpload(request: Request, tmpDir: string, maxBytes: 
       const { done, value } = await reader.read()
       if (done) break
       total += value.byteLength
-      if (total > maxBytes + MULTIPART_OVERHEAD) fail(payloadTooLarge(maxBytes))
+      if (total > maxBytes + MULTIPART_ROOM) fail(payloadTooLarge(maxBytes))
       if (failure) break
       if (!bb.write(value)) await Promise.race([once(bb, 'drain'), closed])
     }
@@ -119,8 +113,6 @@ async function writeFile(
   stream: NodeJS.ReadableStream,
   tmpPath: string,
   failed: () => boolean,
-  maxBytes: number,
-  tooLarge: () => void,
 ): Promise<Omit<Received, 'filename'>> {
   // Bun's native file sink: buffered writes off the JS thread (fewer, larger writes than one
   // fs write per part chunk; the request body then waits less in memory, see bench/uploads.ts)
@@ -144,10 +136,6 @@ async function writeFile(
       if (text) text = utf8.check(chunk)
       hash.update(chunk)
       size += chunk.byteLength
-      if (size > maxBytes) {
-        tooLarge()
-        continue
-      }
       sink.write(chunk)
       pending += chunk.byteLength
       if (pending >= 1 << 20) {
