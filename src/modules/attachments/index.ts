@@ -16,6 +16,7 @@ export {
   createStorage,
   LocalStorage,
   S3Storage,
+  type StoredObject,
 } from './storage'
 
 const tags = ['Attachments']

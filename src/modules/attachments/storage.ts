@@ -1,14 +1,16 @@
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import type { Settings } from '../../config'
+import { isUuid } from '../../lib/api'
 import { orElse } from '../../lib/promise'
 import { Semaphore } from '../../lib/semaphore'
 import { deletesAllowed } from './hold'
 
-/** One stored object, as the sweep sees it. */
+/** One stored object, as the sweep and the backup see it. */
 export interface StoredObject {
   key: string
   modified: Date
+  size: number
 }
 
 /** A byte range, both ends included (as in `Range: bytes=a-b`). */
@@ -33,10 +35,8 @@ export interface AttachmentStorage {
   list(): AsyncIterable<StoredObject>
 }
 
-const KEY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
 function checkKey(key: string): string {
-  if (!KEY.test(key)) throw new Error('attachment storage key must be a UUID')
+  if (!isUuid(key)) throw new Error('attachment storage key must be a UUID')
   return key
 }
 
@@ -93,9 +93,9 @@ export class LocalStorage implements AttachmentStorage {
     for (const d of dirs) {
       if (!/^[0-9a-f]{2}$/.test(d)) continue
       for (const key of await orElse(readdir(join(this.root, d)), [] as string[])) {
-        if (!KEY.test(key)) continue
+        if (!isUuid(key)) continue
         const s = await orElse(stat(join(this.root, d, key)), null)
-        if (s) yield { key, modified: s.mtime }
+        if (s) yield { key, modified: s.mtime, size: s.size }
       }
     }
   }
@@ -165,7 +165,7 @@ export class S3Storage implements AttachmentStorage {
       })
       for (const o of page.contents ?? []) {
         const key = o.key.slice(this.opts.prefix.length)
-        if (KEY.test(key)) yield { key, modified: new Date(o.lastModified ?? 0) }
+        if (isUuid(key)) yield { key, modified: new Date(o.lastModified ?? 0), size: o.size ?? 0 }
       }
       continuationToken = page.isTruncated ? page.nextContinuationToken : undefined
     } while (continuationToken)

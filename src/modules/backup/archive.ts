@@ -1,18 +1,20 @@
 import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, readdir, rename, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, rename } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip, createGzip } from 'node:zlib'
 import tar from 'tar-stream'
 import type { Database } from '../../db/client'
+import { isUuid } from '../../lib/api'
 import { VERSION } from '../../lib/version'
-import { type AttachmentStorage, holdDeletes, LocalStorage } from '../attachments'
+import { type AttachmentStorage, holdDeletes, LocalStorage, type StoredObject } from '../attachments'
 
 export const MANIFEST = 'taskbase-backup.json'
 const DB_ENTRY = 'pgdata.tar.gz'
-const FILE_ENTRY =
-  /^attachments\/([0-9a-f]{2})\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/
+/** `attachments/<xx>/<id>`: where the file of key `id` goes, the path a LocalStorage gives it. */
+const FILE_ENTRY = /^attachments\/[0-9a-f]{2}\/([^/]+)$/
+const fileEntryName = (key: string) => `attachments/${key.slice(-2)}/${key}`
 
 export interface Manifest {
   format: 2
@@ -38,7 +40,8 @@ export function backupStream(database: Database, storage: AttachmentStorage): Re
     try {
       const blob: Blob = await database.dump!()
       const dump = Buffer.from(await blob.arrayBuffer())
-      const files = local ? await listFiles(local.root) : []
+      const files: (StoredObject & { path: string })[] = []
+      if (local) for await (const o of local.list()) files.push({ ...o, path: local.pathOf(o.key) })
       const manifest: Manifest = {
         format: 2,
         taskbase: VERSION,
@@ -47,7 +50,7 @@ export function backupStream(database: Database, storage: AttachmentStorage): Re
       }
       await entry(pack, MANIFEST, Buffer.from(JSON.stringify(manifest, null, 2)))
       await entry(pack, DB_ENTRY, dump)
-      for (const f of files) await fileEntry(pack, `attachments/${f.name}`, f.path, f.size)
+      for (const f of files) await fileEntry(pack, fileEntryName(f.key), f.path, f.size)
       pack.finalize()
     } catch (e) {
       // the reader sees the failure (an aborted download, a failed CLI write), never a short archive
@@ -60,20 +63,6 @@ export function backupStream(database: Database, storage: AttachmentStorage): Re
   void fill()
   pack.pipe(gzip)
   return Readable.toWeb(gzip) as unknown as ReadableStream<Uint8Array>
-}
-
-async function listFiles(root: string) {
-  const out: { name: string; path: string; size: number }[] = []
-  for (const d of await readdir(root).catch(() => [] as string[])) {
-    if (!/^[0-9a-f]{2}$/.test(d)) continue
-    for (const key of await readdir(join(root, d))) {
-      const name = `${d}/${key}`
-      if (!FILE_ENTRY.test(`attachments/${name}`)) continue
-      const s = await stat(join(root, d, key))
-      out.push({ name, path: join(root, d, key), size: s.size })
-    }
-  }
-  return out
 }
 
 function entry(pack: tar.Pack, name: string, body: Buffer) {
@@ -118,23 +107,24 @@ export async function backupFormat(file: string): Promise<'taskbase' | 'pglite' 
  * skipped, so an archive cannot write outside those two places.
  */
 export async function unpackBackup(file: string, dbFile: string, attachmentsDir: string) {
+  const target = new LocalStorage(attachmentsDir)
   const extract = tar.extract()
   let manifest: Manifest | null = null
   let files = 0
   extract.on('entry', (header, stream, next) => {
     const run = async () => {
-      const m = FILE_ENTRY.exec(header.name)
+      const key = FILE_ENTRY.exec(header.name)?.[1]
       if (header.name === MANIFEST) {
         const chunks: Buffer[] = []
         for await (const c of stream) chunks.push(c as Buffer)
         manifest = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Manifest
       } else if (header.name === DB_ENTRY) {
         await pipeline(stream, createWriteStream(dbFile, { mode: 0o600 }))
-      } else if (m && header.type === 'file') {
-        await mkdir(join(attachmentsDir, m[1]!), { recursive: true, mode: 0o700 })
-        const target = join(attachmentsDir, m[1]!, m[2]!)
-        await pipeline(stream, createWriteStream(`${target}.restoring`, { mode: 0o600 }))
-        await rename(`${target}.restoring`, target)
+      } else if (key && isUuid(key) && header.name === fileEntryName(key) && header.type === 'file') {
+        const path = target.pathOf(key)
+        await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+        await pipeline(stream, createWriteStream(`${path}.restoring`, { mode: 0o600 }))
+        await rename(`${path}.restoring`, path)
         files++
       } else stream.resume()
     }
