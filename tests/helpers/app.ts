@@ -36,6 +36,7 @@ export function testSettings(env: Record<string, string> = {}): Settings {
 }
 
 export interface RequestOptions {
+  /** JSON-encoded, except a FormData (sent as multipart) and `raw` strings. */
   body?: unknown
   token?: string
   headers?: Record<string, string>
@@ -74,8 +75,10 @@ export async function createTestApp(opts: { env?: Record<string, string>; deps?:
   ): Promise<TestResponse<T>> {
     const headers: Record<string, string> = { ...o.headers }
     if (o.token) headers.authorization = `Bearer ${o.token}`
-    let body: string | undefined
-    if (o.body !== undefined) {
+    let body: string | FormData | undefined
+    if (o.body instanceof FormData)
+      body = o.body // multipart: fetch sets the type and boundary
+    else if (o.body !== undefined) {
       body = o.raw ? String(o.body) : JSON.stringify(o.body)
       headers['content-type'] ??= 'application/json'
     }

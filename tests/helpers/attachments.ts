@@ -10,8 +10,8 @@ export const PNG = new Uint8Array([
 export const sha256 = (bytes: Uint8Array | string) =>
   new Bun.CryptoHasher('sha256').update(bytes).digest('hex')
 
-/** POST of a multipart body with one `file` part (or the raw `body` given), through app.handle. */
-export async function upload(
+/** POST of a multipart body with one `file` part (or the `form` given). */
+export function upload(
   ctx: TestContext,
   token: string | undefined,
   taskId: string,
@@ -26,17 +26,7 @@ export async function upload(
       new Blob([content], { type: o.type ?? 'application/octet-stream' }),
       filename,
     )
-  const headers: Record<string, string> = { ...o.headers }
-  if (token) headers.authorization = `Bearer ${token}`
-  const url = `http://localhost/api/v1/tasks/${taskId}/attachments`
-  const res = await ctx.app.handle(new Request(url, { method: 'POST', headers, body: form }))
-  recordStatus('POST', url, res.status)
-  const text = await res.text()
-  let body: unknown = text
-  try {
-    body = text ? JSON.parse(text) : undefined
-  } catch {}
-  return { status: res.status, headers: res.headers, body, text }
+  return ctx.req('POST', `/api/v1/tasks/${taskId}/attachments`, { token, body: form, headers: o.headers })
 }
 
 /** GET of an attachment's bytes, through app.handle. */

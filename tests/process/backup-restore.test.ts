@@ -172,7 +172,7 @@ describe('taskbase backup / restore', () => {
 })
 
 describe('backup with attachment files (issue 13 #3, issue 12)', () => {
-  test('round trip of a running server: every row and every file equal; deletes wait for the copy', async () => {
+  test('round trip of a running server: every row and every file equal, and served after the restore', async () => {
     const source = tmp()
     const made = io({ DATA_DIR: source, TASKBASE_ADMIN_PASSWORD: TEST_PASSWORD })
     expect(
