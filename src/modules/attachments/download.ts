@@ -1,3 +1,4 @@
+import type { attachments } from '../../db/schema'
 import { AppError, notFound } from '../../lib/errors'
 import type { Logger } from '../../lib/logger'
 import { contentDisposition, servedType } from './content'
@@ -36,14 +37,10 @@ export function noneMatch(header: string | null, etag: string): boolean {
   })
 }
 
-interface Stored {
-  id: string
-  storageKey: string
-  filename: string
-  contentType: string
-  size: number
-  sha256: string
-}
+type Stored = Pick<
+  typeof attachments.$inferSelect,
+  'id' | 'storageKey' | 'filename' | 'contentType' | 'size' | 'sha256'
+>
 
 /**
  * The bytes of an attachment as a streamed response: ETag (the SHA-256) with If-None-Match → 304,

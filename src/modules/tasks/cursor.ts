@@ -43,11 +43,16 @@ export function cursorFields(sort: TaskSort): CursorField[] {
   return sort.map((k) => k.field as CursorField)
 }
 
-/** Keys whose value in the row is exactly what PostgreSQL compares (integers). */
-const EXACT_IN_ROW: Partial<Record<CursorField, (t: TaskRow) => number>> = {
+/** Each key's value from the row as fetched (timestamps to the millisecond, JavaScript's lowercase). */
+const FROM_ROW: Record<CursorField, (t: TaskRow) => string | number> = {
   number: (t) => t.number,
   priority: (t) => t.priorityRank,
+  title: (t) => t.title.toLowerCase(),
+  created_at: (t) => t.createdAt.toISOString(),
+  updated_at: (t) => t.updatedAt.toISOString(),
 }
+/** Keys whose value in the row is exactly what PostgreSQL compares (integers). */
+const EXACT_IN_ROW = new Set<CursorField>(['number', 'priority'])
 
 /**
  * The sort values of `last` (the last task of a page) for its next cursor. Integers come from the
@@ -57,7 +62,8 @@ const EXACT_IN_ROW: Partial<Record<CursorField, (t: TaskRow) => number>> = {
  */
 export async function cursorValues(db: Db, sort: TaskSort, last: TaskRow): Promise<(string | number)[]> {
   const fields = cursorFields(sort)
-  if (fields.every((f) => EXACT_IN_ROW[f])) return [...fields.map((f) => EXACT_IN_ROW[f]!(last)), last.id]
+  const fromRow = () => [...fields.map((f) => FROM_ROW[f](last)), last.id]
+  if (fields.every((f) => EXACT_IN_ROW.has(f))) return fromRow()
   const key = sql`json_build_array(${sql.join(
     fields.map((f) => sql`${SORT_COLUMNS[f]}`),
     sql`, `,
@@ -67,18 +73,7 @@ export async function cursorValues(db: Db, sort: TaskSort, last: TaskRow): Promi
     .from(tasks)
     .where(eq(tasks.id, last.id))
   // deleted in between: the row's own values (milliseconds) still resume at the right place
-  return (
-    row?.key ?? [
-      ...fields.map((f) =>
-        f === 'title'
-          ? last.title.toLowerCase()
-          : f === 'created_at' || f === 'updated_at'
-            ? last[f === 'created_at' ? 'createdAt' : 'updatedAt'].toISOString()
-            : EXACT_IN_ROW[f]!(last),
-      ),
-      last.id,
-    ]
-  )
+  return row?.key ?? fromRow()
 }
 
 export function encodeCursor(page: number, sort: TaskSort, values: (string | number)[]): string {
