@@ -15,6 +15,7 @@ import { dashboardRoutes } from './modules/dashboard'
 import { createAuthenticator, createJwt, identityModule } from './modules/identity'
 import { jobRoutes } from './modules/jobs'
 import { projectsModule } from './modules/projects'
+import { Hub, realtimeRoutes } from './modules/realtime'
 import { reportRoutes } from './modules/reports'
 import { systemRoutes } from './modules/system'
 import { taskRoutes } from './modules/tasks'
@@ -35,12 +36,15 @@ export function createApp(deps: AppDeps) {
   const metrics =
     deps.metrics ??
     (settings.METRICS_ENABLED ? createMetrics({ jobs: () => jobStats(database.db) }) : undefined)
-  const auth = authPlugin(createAuthenticator(database.db, jwt, logger), createApiLimits(settings, limits))
+  const authenticate = createAuthenticator(database.db, jwt, logger)
+  const auth = authPlugin(authenticate, createApiLimits(settings, limits))
   const idempotency = idempotencyPlugin({ db: database.db, logger })
   const origins = corsOrigins(settings)
   // one storage for the whole app: the routes, the backup and (serve passes it on) the jobs
   const storage = deps.storage ?? createStorage(settings)
   const mod = { ...deps, auth, storage }
+  // realtime sockets of this app (serve closes them on shutdown through app.decorator.realtime)
+  const realtime = new Hub({ database, settings, logger, authenticate })
 
   let listRoutes!: () => RouteInfo[]
   const app = new Elysia({ normalize: false })
@@ -75,6 +79,7 @@ export function createApp(deps: AppDeps) {
       if (path === SPEC_PATH && response && typeof response === 'object')
         return addErrorResponses(fillRequestBodies(response, listRoutes()))
     })
+    .decorate('realtime', realtime)
     .use(idempotency)
     .use(docsPlugin({ uiEnabled: settings.DOCS_ENABLED }))
     .use(systemRoutes({ ...deps, metrics: settings.METRICS_PORT ? undefined : metrics }))
@@ -90,7 +95,8 @@ export function createApp(deps: AppDeps) {
         .use(reportRoutes(mod))
         .use(jobRoutes(mod))
         .use(webhookRoutes({ ...mod, webhookResolve: deps.resolve }))
-        .use(backupRoutes(mod)),
+        .use(backupRoutes(mod))
+        .use(realtimeRoutes(mod, realtime, authenticate)),
     )
   listRoutes = () => app.routes as RouteInfo[]
   return app

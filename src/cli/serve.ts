@@ -10,6 +10,7 @@ import { createMetrics } from '../lib/metrics'
 import { createRateLimitStore } from '../lib/rate-limit-redis'
 import { VERSION } from '../lib/version'
 import { createStorage } from '../modules/attachments'
+import { websocketOptions } from '../modules/realtime'
 import { type CliIO, loggerFor, openDatabase, settingsOrExit } from './common'
 
 export interface RunningServer {
@@ -50,10 +51,12 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
   const limits = createRateLimitStore(settings.REDIS_URL, logger)
   await limits.ready
   let pending = () => 0
+  let sockets = () => 0
   const metrics = settings.METRICS_ENABLED
     ? createMetrics({
         jobs: () => jobStats(database.db),
         inFlight: () => pending(),
+        websockets: () => sockets(),
         rateLimitFallbacks: limits.fallbacks,
       })
     : undefined
@@ -75,7 +78,10 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
     // Bodies are never buffered whole: Content-Length over MAX_BODY_BYTES is refused before reading
     // and chunked ones are cut while streaming, so this outer cap can be generous.
     maxRequestBodySize: Math.max(settings.MAX_BODY_BYTES * 2, 1024 * 1024 * 1024),
+    websocket: websocketOptions(settings),
   })
+  const realtime = app.decorator.realtime
+  sockets = () => realtime.connections
   const server = app.server!
   pending = () => server.pendingRequests
   // METRICS_PORT: a listener of its own, so /metrics is never exposed with the API
@@ -139,6 +145,8 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
       // running jobs get the same grace period, then go back to the queue for another instance (or
       // the next start): none is lost
       const jobsStopped = runner?.stop(settings.SHUTDOWN_TIMEOUT_MS)
+      // sockets are closed with 1001 (going away): clients reconnect, through the balancer, elsewhere
+      await realtime.close()
       const timeout = new Promise<'timeout'>((r) =>
         setTimeout(() => r('timeout'), settings.SHUTDOWN_TIMEOUT_MS).unref(),
       )

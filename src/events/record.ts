@@ -22,6 +22,9 @@ export const EVENT_TYPES = [
 ] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 
+/** Realtime's wake-up: NOTIFY with the project id as payload when a change of it commits. */
+export const EVENTS_CHANNEL = 'taskbase_events'
+
 /** Sent only to the webhook that was pinged, never dispatched to the others. */
 export const PING_EVENT = 'webhook.ping' satisfies EventType
 
@@ -88,13 +91,36 @@ export async function recordEvents(tx: Db, list: NewEvent[]): Promise<string[]> 
     }),
     sql`, `,
   )
+  const projectIds = [...new Set(list.map((e) => e.projectId))].sort()
+  // The events' `seq` is drawn only once the project's row is locked (the insert reads from
+  // `locked`), and the lock is held until commit: within a project, seq order is commit order, so
+  // realtime's cursor (`seq > last`) never passes an event that commits later with a smaller seq.
   await tx.execute(sql`
-    with e as (
-      insert into events (id, type, project_id, actor_id, data) values ${rows}
+    with locked as (
+      select id from projects where id = any(${sqlUuids(projectIds)}) order by id for no key update
+    ), e as (
+      insert into events (id, type, project_id, actor_id, data)
+      select v.id, v.type, v.project_id, v.actor_id, v.data
+      from (values ${rows}) as v(id, type, project_id, actor_id, data)
+      join locked on locked.id = v.project_id
       returning id, type, project_id, seq
     ), ${dispatchCtes(sql`e`)}
-    select ${WAKE_WORKERS}`)
+    select ${WAKE_WORKERS}, ${notifyEvents(projectIds)}`)
   return ids
+}
+
+const sqlUuids = (ids: string[]) =>
+  sql`array[${sql.join(
+    ids.map((id) => sql`${id}`),
+    sql`, `,
+  )}]::uuid[]`
+
+/** Select-list expressions that wake realtime on every instance at commit: one NOTIFY per project. */
+export function notifyEvents(projectIds: string[]): SQL {
+  return sql.join(
+    projectIds.map((id, i) => sql`pg_notify(${EVENTS_CHANNEL}, ${id}) as notified_${sql.raw(String(i))}`),
+    sql`, `,
+  )
 }
 
 export const recordEvent = (tx: Db, e: NewEvent) => recordEvents(tx, [e])

@@ -16,6 +16,7 @@ export const STATUS_TITLES: Record<number, string> = {
   415: 'Unsupported Media Type',
   416: 'Range Not Satisfiable',
   422: 'Unprocessable Content',
+  426: 'Upgrade Required',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
@@ -66,6 +67,10 @@ export const ERROR_CODES = {
   validation_failed: {
     status: 422,
     when: 'a schema or business-rule violation; `errors[]` lists the fields',
+  },
+  upgrade_required: {
+    status: 426,
+    when: '`GET /realtime` without a WebSocket upgrade (`Upgrade: websocket`)',
   },
   rate_limited: { status: 429, when: 'a throttle refused the request; `Retry-After` says when to try again' },
   internal_error: {

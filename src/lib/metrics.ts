@@ -15,6 +15,8 @@ export interface MetricsSources {
   rateLimitFallbacks?: () => number
   /** Requests in flight in this process (Bun's server.pendingRequests). */
   inFlight?: () => number
+  /** Open realtime WebSockets of this process. */
+  websockets?: () => number
 }
 
 /**
@@ -45,6 +47,14 @@ export function createMetrics(sources: MetricsSources = {}) {
     registers: [registry],
     collect() {
       this.set(sources.inFlight?.() ?? 0)
+    },
+  })
+  new Gauge({
+    name: 'taskbase_websocket_connections',
+    help: 'Realtime WebSockets open on this process',
+    registers: [registry],
+    collect() {
+      this.set(sources.websockets?.() ?? 0)
     },
   })
   const jobs = sources.jobs

@@ -9,7 +9,7 @@ const ROLE_RANK: Record<UserRole, number> = { user: 0, admin: 1, superadmin: 2 }
 
 export const bearerSecurity = [{ bearerAuth: [] as string[] }]
 
-function bearer(headers: Record<string, string | undefined>): string | null {
+export function bearer(headers: Record<string, string | undefined>): string | null {
   const m = headers.authorization?.match(/^Bearer[ ]+([^\s]+)\s*$/i)
   return m?.[1] ?? null
 }

@@ -118,6 +118,11 @@ export const docsPlugin = (opts: { uiEnabled: boolean }) => {
               name: 'Webhooks',
               description: 'Signed event deliveries to your endpoints (Standard Webhooks) and their log',
             },
+            {
+              name: 'Realtime',
+              description:
+                'A WebSocket of project events that resumes without a gap (messages: README, Realtime)',
+            },
           ],
           components: {
             securitySchemes: {
@@ -150,6 +155,7 @@ export const docsPlugin = (opts: { uiEnabled: boolean }) => {
               PayloadTooLarge: problem('Body over the limit'),
               UnsupportedMediaType: problem('Wrong content type'),
               ValidationFailed: problem('Schema or business-rule violation'),
+              UpgradeRequired: problem('Not a WebSocket upgrade (`Upgrade: websocket`)'),
               RateLimited: problem('Too many requests; see Retry-After', RETRY_AFTER),
               InternalError: problem('Unexpected failure; the log has details under request_id'),
               ServiceUnavailable: problem(

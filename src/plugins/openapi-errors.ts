@@ -44,6 +44,7 @@ export const EXTRA_STATUSES: Record<string, number[]> = {
   [`PATCH ${API_PREFIX}/projects/{id}/members/{user_id}`]: [409],
   [`DELETE ${API_PREFIX}/projects/{id}/members/{user_id}`]: [409],
   [`GET ${API_PREFIX}/admin/backup`]: [409],
+  [`GET ${API_PREFIX}/realtime`]: [426, 503],
 }
 
 /** The shared problem+json response (components/responses) of each error status. */
@@ -57,6 +58,7 @@ const ERROR_RESPONSES: Record<number, string> = {
   413: 'PayloadTooLarge',
   415: 'UnsupportedMediaType',
   422: 'ValidationFailed',
+  426: 'UpgradeRequired',
   429: 'RateLimited',
   500: 'InternalError',
   503: 'ServiceUnavailable',
@@ -215,7 +217,9 @@ export function addErrorResponses<T>(doc: T): T {
         if (!(String(status) in r)) r[String(status)] = ref(ERROR_RESPONSES[status] ?? 'InternalError')
       fixResponses(doc as Doc, path, method, r)
       op.responses = Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b)))
-      op.security = op.security?.length ? SECURED : []
+      // `{}` among the requirements: the token is optional (the realtime upgrade authenticates later)
+      const optional = op.security?.some((req) => isObject(req) && !Object.keys(req).length)
+      op.security = op.security?.length ? (optional ? [...SECURED, {}] : SECURED) : []
       delete op[IF_MATCH_MARK]
       for (const p of op.parameters ?? []) if (p.schema !== undefined) p.schema = plainScalar(p.schema)
       shapeParameters(op.parameters)

@@ -1,7 +1,7 @@
 import { and, count, eq, inArray, isNull, sql } from 'drizzle-orm'
 import { type Db, rowsOf } from '../../db/client'
 import { events, projectMembers, projects, tasks } from '../../db/schema'
-import { diff, dispatchCtes, recordEvent, WAKE_WORKERS } from '../../events/record'
+import { diff, dispatchCtes, notifyEvents, recordEvent, WAKE_WORKERS } from '../../events/record'
 import { fieldError, notFound, validationFailed } from '../../lib/errors'
 import { checkIfMatch } from '../../lib/etag'
 import { type Page, pageOf } from '../../lib/pagination'
@@ -98,7 +98,7 @@ export async function createTask(
       from inserted
       returning id, type, project_id, seq
     ), ${dispatchCtes(sql`event`)}
-    select number, ${WAKE_WORKERS} from inserted`)
+    select number, ${WAKE_WORKERS}, ${notifyEvents([projectId])} from inserted`)
   const [created] = rowsOf<{ number: number }>(result)
   if (!created) throw notFound('Project')
   return { ...pub, number: Number(created.number) }

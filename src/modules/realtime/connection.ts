@@ -1,0 +1,78 @@
+import type { ServerWebSocket } from 'bun'
+import type { Principal } from '../identity'
+import type { Hub } from './hub'
+
+/** One project subscription of one socket. `last` is the seq of the last event it was given. */
+export interface Subscription {
+  conn: Connection
+  projectId: string
+  last: number
+  /** Live events held while the replay runs; null once live. */
+  buffer: DeliveredEvent[] | null
+  ended: boolean
+}
+
+/** An event as the hub sends it: serialized once for every subscriber. */
+export interface DeliveredEvent {
+  seq: number
+  type: string
+  /** The message text, `{"type":"event","event":{...}}`. */
+  text: string
+  /** member.removed: whose membership ended. */
+  memberId?: string
+}
+
+/**
+ * One WebSocket: Bun hands this object to every handler as `ws.data` (Elysia's dispatcher calls
+ * `ws.data.open(ws)`, `ws.data.message(ws, m)`, ...), so the socket's state and its handlers are
+ * one allocation.
+ */
+export class Connection {
+  ws: ServerWebSocket<Connection> | null = null
+  principal: Principal | null
+  /** When the access token stops being valid (ms since epoch; null: an API token without expiry). */
+  expiresAt: number | null
+  readonly subs = new Map<string, Subscription>()
+  authTimer: ReturnType<typeof setTimeout> | undefined
+  /** An `auth` message is being checked: others wait their turn. */
+  authenticating = false
+  closed = false
+  windowStart = 0
+  windowCount = 0
+
+  constructor(
+    readonly hub: Hub,
+    principal: Principal | null,
+    expiresAt: number | null,
+  ) {
+    this.principal = principal
+    this.expiresAt = expiresAt
+  }
+
+  open(ws: ServerWebSocket<Connection>) {
+    this.ws = ws
+    this.hub.opened(this)
+  }
+
+  message(_ws: ServerWebSocket<Connection>, message: string | Buffer) {
+    this.hub.received(this, message)
+  }
+
+  close() {
+    this.hub.closed(this)
+  }
+
+  /** Sends a text message unless the client's unread backlog is over the limit: then it is cut off. */
+  send(text: string) {
+    const ws = this.ws
+    if (!ws || this.closed) return
+    ws.send(text)
+    if (ws.getBufferedAmount() > this.hub.sendBufferBytes) this.hub.slowConsumer(this)
+  }
+
+  end(code: number, reason: string) {
+    if (this.closed) return
+    this.closed = true
+    this.ws?.close(code, reason)
+  }
+}
