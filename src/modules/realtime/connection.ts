@@ -62,12 +62,16 @@ export class Connection {
     this.hub.closed(this)
   }
 
-  /** Sends a text message unless the client's unread backlog is over the limit: then it is cut off. */
+  /**
+   * Sends a text message, unless what the client left unread of the earlier ones is over the
+   * limit: then it is cut off instead. (Checked before sending, so one event larger than the
+   * limit still reaches a client that keeps up.)
+   */
   send(text: string) {
     const ws = this.ws
     if (!ws || this.closed) return
+    if (ws.getBufferedAmount() > this.hub.sendBufferBytes) return this.hub.slowConsumer(this)
     ws.send(text)
-    if (ws.getBufferedAmount() > this.hub.sendBufferBytes) this.hub.slowConsumer(this)
   }
 
   end(code: number, reason: string) {

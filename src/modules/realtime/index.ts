@@ -14,8 +14,10 @@ export const websocketOptions = (settings: ModuleDeps['settings']) => ({
   maxPayloadLength: FRAME_MAX_BYTES,
   idleTimeout: settings.REALTIME_IDLE_TIMEOUT_SECONDS,
   sendPings: true,
-  // our own check (Connection.send) cuts a slow client off first, with close code 4009
-  backpressureLimit: settings.REALTIME_SEND_BUFFER_BYTES * 2,
+  // our own check (Connection.send) cuts a slow client off first, with close code 4009; Bun's is
+  // the hard stop above it, with room for the largest single event (a task whose 50,000-character
+  // description changed carries it three times, JSON-escaped)
+  backpressureLimit: settings.REALTIME_SEND_BUFFER_BYTES + 16 * 1024 * 1024,
   closeOnBackpressureLimit: true,
   perMessageDeflate: false,
 })

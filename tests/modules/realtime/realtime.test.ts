@@ -261,3 +261,75 @@ describe('realtime sockets', () => {
     await other.app.stop(true)
   })
 })
+
+describe('caps and slow readers', () => {
+  let small: TestContext
+  let smallUrl: string
+  beforeAll(async () => {
+    small = await createTestApp({
+      env: { REALTIME_MAX_CONNECTIONS_PER_USER: '2', REALTIME_SEND_BUFFER_BYTES: '262144' },
+    })
+    smallUrl = listen(small)
+  })
+  afterAll(async () => {
+    await small.app.decorator.realtime.close()
+    await small.app.stop(true)
+  })
+
+  test('connections per user are capped: a 429 before the upgrade, or a 4029 close after an auth message', async () => {
+    const [u] = await users(small, 1)
+    const open = await Promise.all([Client.connect(smallUrl, u!.token), Client.connect(smallUrl, u!.token)])
+    const res = await small.req('GET', `${API}/realtime`, { headers: upgradeHeaders(u!.token) })
+    expectProblem(res, 429, 'rate_limited')
+    expect(res.headers.get('retry-after')).toBe('5')
+    const third = new Client(smallUrl)
+    await third.opened
+    third.send({ type: 'auth', token: u!.token })
+    expect((await third.closed).code).toBe(4029)
+    await open[0].close()
+    // the place is free again once a socket closes
+    const again = await Client.connect(smallUrl, u!.token)
+    await Promise.all([again.close(), open[1].close()])
+  })
+
+  test('an upgrade that does not happen gives its place back (no server: 426)', async () => {
+    const [u] = await users(small, 1)
+    for (let i = 0; i < 3; i++)
+      expectProblem(
+        await small.req('GET', `${API}/realtime`, { headers: upgradeHeaders(u!.token) }),
+        426,
+        'upgrade_required',
+      )
+    const c = await Client.connect(smallUrl, u!.token)
+    await c.close()
+  })
+
+  test('a client that stops reading is cut off (4009) while another keeps every event', async () => {
+    const { owner, project } = await team(small)
+    const task = await makeTask(small, owner, project.id)
+    const reader = await Client.connect(smallUrl, owner.token)
+    await reader.subscribe(project.id)
+    const stalled = await Client.connect(smallUrl, owner.token)
+    await stalled.subscribe(project.id)
+    ;(stalled.ws as WebSocket & { pause(): void }).pause()
+    const before = small.app.decorator.realtime.connections
+    // each event carries ~150 KB (the description, and its old and new value): 60 of them are far
+    // more than the kernel's socket buffers and the 256 KiB the server allows beyond them
+    for (let i = 0; i < 60; i++) {
+      // the readers share this thread with the server: let them read between writes (the
+      // embedded database answers without I/O, so awaiting it alone never polls the sockets)
+      await Bun.sleep(5)
+      const res = await small.req('PATCH', `${API}/tasks/${task.id}`, {
+        token: owner.token,
+        body: { description: `${i}`.padEnd(50_000, String.fromCharCode(97 + (i % 26))) },
+      })
+      expect(res.status).toBe(200)
+    }
+    expect((await reader.events(60)).length).toBe(60)
+    expect(small.app.decorator.realtime.connections).toBe(before - 1)
+    expect(small.logs.lines.some((l) => l.includes('realtime client too slow'))).toBe(true)
+    ;(stalled.ws as WebSocket & { resume(): void }).resume()
+    await stalled.closed
+    await reader.close()
+  })
+})
