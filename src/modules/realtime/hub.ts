@@ -1,3 +1,4 @@
+import type { Server } from 'bun'
 import type { Settings } from '../../config'
 import type { Database } from '../../db/client'
 import { toPublicEvent } from '../../events/model'
@@ -73,6 +74,8 @@ export class Hub {
   private listening: Promise<(() => Promise<void>) | null> | null = null
   private timer: ReturnType<typeof setInterval> | undefined
   private lastPoll = 0
+  /** Bun's server, for `publish` (C++ fan-out to a project's live subscribers); set at the first upgrade. */
+  private server: Pick<Server<Connection>, 'publish'> | null = null
   private checking = false
   private stopped = false
 
@@ -97,7 +100,12 @@ export class Hub {
    * Admits a new socket before the upgrade, reserving its place under the caps (so concurrent
    * upgrades cannot pass them): the Connection to upgrade with, or why not.
    */
-  admit(principal: Principal | null, expiresAt: number | null): Connection | 'full' | 'user_full' {
+  admit(
+    server: Pick<Server<Connection>, 'publish'>,
+    principal: Principal | null,
+    expiresAt: number | null,
+  ): Connection | 'full' | 'user_full' {
+    this.server ??= server
     if (this.stopped || this.conns.size >= this.o.settings.REALTIME_MAX_CONNECTIONS) return 'full'
     const conn = new Connection(this, null, null)
     if (principal && !this.setPrincipal(conn, principal, expiresAt)) return 'user_full'
@@ -281,10 +289,14 @@ export class Hub {
     }
   }
 
+  /** The replay is done: the held live events (deduplicated by seq), then the project's topic. */
   private goLive(sub: Subscription) {
     const held = sub.buffer
-    sub.buffer = null
     if (held) for (const ev of held) if (!sub.ended) this.deliver(sub, ev)
+    if (sub.ended) return
+    sub.buffer = null
+    // synchronous with the flush: no event of the feed can fall between the two
+    sub.conn.ws?.subscribe(topic(sub.projectId))
   }
 
   private deliver(sub: Subscription, ev: DeliveredEvent) {
@@ -305,6 +317,7 @@ export class Hub {
   private endSub(sub: Subscription) {
     sub.ended = true
     sub.buffer = null
+    if (!sub.conn.closed) sub.conn.ws?.unsubscribe(topic(sub.projectId))
     if (sub.conn.subs.get(sub.projectId) === sub) sub.conn.subs.delete(sub.projectId)
     const feed = this.feeds.get(sub.projectId)
     if (!feed) return
@@ -329,10 +342,7 @@ export class Hub {
           for (const row of rows) {
             const ev = toDelivered(row)
             feed.cursor = ev.seq
-            for (const sub of feed.subs) {
-              if (sub.buffer) sub.buffer.push(ev)
-              else this.deliver(sub, ev)
-            }
+            this.fanOut(projectId, feed, ev)
           }
           if (rows.length === BATCH) feed.again = true
         } while (feed.again && feed.subs.size && !this.stopped)
@@ -344,6 +354,26 @@ export class Hub {
         if (!feed.subs.size) this.feeds.delete(projectId)
       }
     })()
+  }
+
+  /**
+   * One event to the feed: live subscribers get it through the project's topic (Bun's publish,
+   * one call for all of them), replaying ones into their buffer. Then what the event ends (a
+   * member's removal, the project's deletion) and who fell too far behind.
+   */
+  private fanOut(projectId: string, feed: Feed, ev: DeliveredEvent) {
+    if (SENT_TYPES.has(ev.type)) this.server?.publish(topic(projectId), ev.text)
+    for (const sub of feed.subs) {
+      if (sub.buffer) {
+        sub.buffer.push(ev)
+        continue
+      }
+      sub.last = ev.seq
+      if (ev.type === 'project.deleted') this.drop(sub, 'project_deleted')
+      else if (ev.type === 'member.removed' && ev.memberId === sub.conn.principal?.user.id)
+        this.drop(sub, 'removed')
+      else if ((sub.conn.ws?.getBufferedAmount() ?? 0) > this.sendBufferBytes) this.slowConsumer(sub.conn)
+    }
   }
 
   /** LISTEN once, on the first subscription; NOTIFYs wake the project's feed. */
@@ -411,6 +441,8 @@ export class Hub {
     await unlisten?.()
   }
 }
+
+const topic = (projectId: string) => `project:${projectId}`
 
 function toDelivered(row: EventRow): DeliveredEvent {
   const event = toPublicEvent(row)

@@ -45,7 +45,8 @@ export const realtimeRoutes = ({ settings, lifecycle }: ModuleDeps, hub: Hub, au
           },
         )
       if (lifecycle?.shuttingDown) throw unavailable('Shutting down: connect to another instance')
-      const conn = hub.admit(principal, principal && token ? tokenExpiry(principal, token) : null)
+      if (!server) throw new AppError('upgrade_required', 'The WebSocket upgrade failed')
+      const conn = hub.admit(server, principal, principal && token ? tokenExpiry(principal, token) : null)
       if (typeof conn === 'string')
         throw new AppError(
           'rate_limited',
@@ -55,7 +56,7 @@ export const realtimeRoutes = ({ settings, lifecycle }: ModuleDeps, hub: Hub, au
           undefined,
           { 'Retry-After': '5' },
         )
-      if (!server?.upgrade(request, { data: conn })) {
+      if (!server.upgrade(request, { data: conn })) {
         hub.release(conn)
         throw new AppError('upgrade_required', 'The WebSocket upgrade failed')
       }
