@@ -1,6 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import { JOBS_CHANNEL } from '../jobs/queue'
+import { uuidArray } from '../lib/sql'
 
 export const EVENT_TYPES = [
   'project.updated',
@@ -24,6 +25,11 @@ export type EventType = (typeof EVENT_TYPES)[number]
 
 /** Realtime's wake-up: NOTIFY with the project id as payload when a change of it commits. */
 export const EVENTS_CHANNEL = 'taskbase_events'
+
+/** The types realtime sends: API.md's list (the webhook.* ones are the webhooks' own). */
+export const PROJECT_EVENT_TYPES: ReadonlySet<string> = new Set(
+  EVENT_TYPES.filter((t) => !t.startsWith('webhook.')),
+)
 
 /** Sent only to the webhook that was pinged, never dispatched to the others. */
 export const PING_EVENT = 'webhook.ping' satisfies EventType
@@ -97,7 +103,7 @@ export async function recordEvents(tx: Db, list: NewEvent[]): Promise<string[]> 
   // realtime's cursor (`seq > last`) never passes an event that commits later with a smaller seq.
   await tx.execute(sql`
     with locked as (
-      select id from projects where id = any(${sqlUuids(projectIds)}) order by id for no key update
+      select id from projects where id = any(${uuidArray(projectIds)}) order by id for no key update
     ), e as (
       insert into events (id, type, project_id, actor_id, data)
       select v.id, v.type, v.project_id, v.actor_id, v.data
@@ -108,12 +114,6 @@ export async function recordEvents(tx: Db, list: NewEvent[]): Promise<string[]> 
     select ${WAKE_WORKERS}, ${notifyEvents(projectIds)}`)
   return ids
 }
-
-const sqlUuids = (ids: string[]) =>
-  sql`array[${sql.join(
-    ids.map((id) => sql`${id}`),
-    sql`, `,
-  )}]::uuid[]`
 
 /** Select-list expressions that wake realtime on every instance at commit: one NOTIFY per project. */
 export function notifyEvents(projectIds: string[]): SQL {

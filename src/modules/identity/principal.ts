@@ -29,6 +29,8 @@ export interface Principal {
   sessionId: string | null
   tokenId: string | null
   scope: 'read' | 'write'
+  /** When the access token (a session's JWT) stops being valid, ms since the epoch; null for API tokens, checked in the database instead. */
+  expiresAt: number | null
 }
 
 export const userColumns = {
@@ -102,7 +104,14 @@ export function createAuthenticator(db: Db, jwt: Jwt, logger: Logger) {
         touch('api token', () =>
           db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.tokenId)),
         )
-      return { user: row.user, via: 'api_token', sessionId: null, tokenId: row.tokenId, scope: row.scope }
+      return {
+        user: row.user,
+        via: 'api_token',
+        sessionId: null,
+        tokenId: row.tokenId,
+        scope: row.scope,
+        expiresAt: null,
+      }
     }
     const claims = await jwt.verifyAccess(token)
     if (!claims || !isUuid(claims.sid) || !isUuid(claims.sub)) return null
@@ -112,7 +121,14 @@ export function createAuthenticator(db: Db, jwt: Jwt, logger: Logger) {
       touch('session', () =>
         db.update(sessions).set({ lastUsedAt: new Date() }).where(eq(sessions.id, claims.sid)),
       )
-    return { user: row.user, via: 'session', sessionId: claims.sid, tokenId: null, scope: 'write' }
+    return {
+      user: row.user,
+      via: 'session',
+      sessionId: claims.sid,
+      tokenId: null,
+      scope: 'write',
+      expiresAt: claims.exp * 1000,
+    }
   }
 }
 

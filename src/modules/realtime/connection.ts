@@ -29,9 +29,7 @@ export interface DeliveredEvent {
  */
 export class Connection {
   ws: ServerWebSocket<Connection> | null = null
-  principal: Principal | null
-  /** When the access token stops being valid (ms since epoch; null: an API token without expiry). */
-  expiresAt: number | null
+  principal: Principal | null = null
   readonly subs = new Map<string, Subscription>()
   authTimer: ReturnType<typeof setTimeout> | undefined
   /** An `auth` message is being checked: others wait their turn. */
@@ -40,14 +38,7 @@ export class Connection {
   windowStart = 0
   windowCount = 0
 
-  constructor(
-    readonly hub: Hub,
-    principal: Principal | null,
-    expiresAt: number | null,
-  ) {
-    this.principal = principal
-    this.expiresAt = expiresAt
-  }
+  constructor(readonly hub: Hub) {}
 
   open(ws: ServerWebSocket<Connection>) {
     this.ws = ws

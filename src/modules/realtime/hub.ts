@@ -2,7 +2,7 @@ import type { Server } from 'bun'
 import type { Settings } from '../../config'
 import type { Database } from '../../db/client'
 import { toPublicEvent } from '../../events/model'
-import { EVENTS_CHANNEL } from '../../events/record'
+import { EVENTS_CHANNEL, PROJECT_EVENT_TYPES } from '../../events/record'
 import type { Logger } from '../../lib/logger'
 import type { Authenticate, Principal } from '../identity'
 import { Connection, type DeliveredEvent, type Subscription } from './connection'
@@ -13,24 +13,6 @@ import { type EventRow, eventsAfter, liveCredentials, sinceLookup, subscriptionH
 const BATCH = 500
 /** Safety net behind NOTIFY (a dropped LISTEN connection): every feed is re-read this often. */
 const POLL_MS = 5_000
-
-/** The event types realtime sends (API.md's list: the webhook.* ones are the webhooks' own). */
-const SENT_TYPES = new Set([
-  'project.updated',
-  'project.deleted',
-  'project.restored',
-  'member.added',
-  'member.updated',
-  'member.removed',
-  'task.created',
-  'task.updated',
-  'task.deleted',
-  'comment.created',
-  'comment.updated',
-  'comment.deleted',
-  'attachment.created',
-  'attachment.deleted',
-])
 
 /** The live stream of one project on this instance: its subscribers and how far they were given it. */
 interface Feed {
@@ -45,17 +27,6 @@ export interface HubOptions {
   settings: Settings
   logger: Logger
   authenticate: Authenticate
-}
-
-/** When a session's access token expires (its JWT `exp`); API tokens are re-checked instead. */
-export function tokenExpiry(principal: Principal, token: string): number | null {
-  if (principal.via !== 'session') return null
-  try {
-    const exp = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()).exp
-    return typeof exp === 'number' ? exp * 1000 : null
-  } catch {
-    return null
-  }
 }
 
 /**
@@ -103,12 +74,11 @@ export class Hub {
   admit(
     server: Pick<Server<Connection>, 'publish'>,
     principal: Principal | null,
-    expiresAt: number | null,
   ): Connection | 'full' | 'user_full' {
     this.server ??= server
     if (this.stopped || this.conns.size >= this.o.settings.REALTIME_MAX_CONNECTIONS) return 'full'
-    const conn = new Connection(this, null, null)
-    if (principal && !this.setPrincipal(conn, principal, expiresAt)) return 'user_full'
+    const conn = new Connection(this)
+    if (principal && !this.setPrincipal(conn, principal)) return 'user_full'
     this.conns.add(conn)
     return conn
   }
@@ -180,13 +150,12 @@ export class Hub {
   }
 
   /** Counts the socket against its user's cap; false when the user is at it. */
-  private setPrincipal(conn: Connection, principal: Principal, expiresAt: number | null) {
+  private setPrincipal(conn: Connection, principal: Principal) {
     const user = principal.user.id
     const n = this.perUser.get(user) ?? 0
     if (n >= this.o.settings.REALTIME_MAX_CONNECTIONS_PER_USER) return false
     this.perUser.set(user, n + 1)
     conn.principal = principal
-    conn.expiresAt = expiresAt
     return true
   }
 
@@ -207,16 +176,14 @@ export class Hub {
     if (conn.closed) return
     if (!principal) return conn.end(CLOSE.unauthorized, 'invalid, expired or revoked token')
     if (!principal.user.isActive) return conn.end(CLOSE.forbidden, 'this account is deactivated')
-    const expiresAt = tokenExpiry(principal, token)
     if (conn.principal) {
       if (conn.principal.user.id !== principal.user.id)
         return conn.send(errorMessage('bad_message', 'a socket stays with the user it authenticated as'))
       conn.principal = principal
-      conn.expiresAt = expiresAt
       return conn.send(this.authenticated(conn))
     }
     clearTimeout(conn.authTimer)
-    if (!this.setPrincipal(conn, principal, expiresAt))
+    if (!this.setPrincipal(conn, principal))
       return conn.end(CLOSE.tooManyConnections, 'too many connections for this user')
     conn.send(this.authenticated(conn))
   }
@@ -302,7 +269,7 @@ export class Hub {
   private deliver(sub: Subscription, ev: DeliveredEvent) {
     if (ev.seq <= sub.last) return
     sub.last = ev.seq
-    if (!SENT_TYPES.has(ev.type)) return
+    if (!PROJECT_EVENT_TYPES.has(ev.type)) return
     const conn = sub.conn
     conn.send(ev.text)
     if (ev.type === 'member.removed' && ev.memberId === conn.principal?.user.id) this.drop(sub, 'removed')
@@ -362,7 +329,7 @@ export class Hub {
    * member's removal, the project's deletion) and who fell too far behind.
    */
   private fanOut(projectId: string, feed: Feed, ev: DeliveredEvent) {
-    if (SENT_TYPES.has(ev.type)) this.server?.publish(topic(projectId), ev.text)
+    if (PROJECT_EVENT_TYPES.has(ev.type)) this.server?.publish(topic(projectId), ev.text)
     for (const sub of feed.subs) {
       if (sub.buffer) {
         sub.buffer.push(ev)
@@ -406,7 +373,7 @@ export class Hub {
     for (const conn of this.conns) {
       const p = conn.principal
       if (!p) continue
-      if (conn.expiresAt !== null && conn.expiresAt <= now) {
+      if (p.expiresAt !== null && p.expiresAt <= now) {
         conn.end(CLOSE.unauthorized, 'access token expired')
         continue
       }

@@ -3,7 +3,7 @@ import type { ModuleDeps } from '../../deps'
 import { AppError, forbidden, unauthorized, unavailable } from '../../lib/errors'
 import { bearer, bearerSecurity } from '../../plugins/auth'
 import type { Authenticate } from '../identity'
-import { type Hub, tokenExpiry } from './hub'
+import type { Hub } from './hub'
 import { FRAME_MAX_BYTES } from './protocol'
 
 export { Hub } from './hub'
@@ -46,7 +46,7 @@ export const realtimeRoutes = ({ settings, lifecycle }: ModuleDeps, hub: Hub, au
         )
       if (lifecycle?.shuttingDown) throw unavailable('Shutting down: connect to another instance')
       if (!server) throw new AppError('upgrade_required', 'The WebSocket upgrade failed')
-      const conn = hub.admit(server, principal, principal && token ? tokenExpiry(principal, token) : null)
+      const conn = hub.admit(server, principal)
       if (typeof conn === 'string')
         throw new AppError(
           'rate_limited',

@@ -2,6 +2,7 @@ import { and, asc, eq, gt, sql } from 'drizzle-orm'
 import { type Db, rowsOf } from '../../db/client'
 import { prepared } from '../../db/prepared'
 import { events } from '../../db/schema'
+import { uuidArray } from '../../lib/sql'
 
 export type EventRow = typeof events.$inferSelect
 
@@ -51,9 +52,6 @@ export function eventsAfter(db: Db, projectId: string, seq: number, limit: numbe
       .prepare('realtime_events_after'),
   ).execute({ project: projectId, seq, limit })
 }
-
-// one parameter however many ids (the sockets of an instance can be thousands)
-const uuidArray = (ids: string[]) => sql`string_to_array(${ids.join(',')}, ',')::uuid[]`
 
 /**
  * Which of these sessions and API tokens still authenticate (not revoked or expired, user active):
