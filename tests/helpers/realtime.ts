@@ -7,6 +7,12 @@ export function listen(ctx: TestContext): string {
   return `ws://127.0.0.1:${ctx.app.server!.port}/api/v1/realtime`
 }
 
+/** Closes the app's sockets (1001, as at shutdown) and stops listening. */
+export async function stop(ctx: TestContext) {
+  await ctx.app.decorator.realtime.close()
+  await ctx.app.stop(true)
+}
+
 export type Message = { type: string; [k: string]: any }
 
 /** A WebSocket client that queues what it receives, so a test can wait for the next message. */

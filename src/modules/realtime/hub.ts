@@ -60,13 +60,6 @@ export class Hub {
     return this.conns.size
   }
 
-  /** Subscriptions on this instance. */
-  get subscriptions() {
-    let n = 0
-    for (const f of this.feeds.values()) n += f.subs.size
-    return n
-  }
-
   /**
    * Admits a new socket before the upgrade, reserving its place under the caps (so concurrent
    * upgrades cannot pass them): the Connection to upgrade with, or why not.
@@ -270,10 +263,17 @@ export class Hub {
     if (ev.seq <= sub.last) return
     sub.last = ev.seq
     if (!PROJECT_EVENT_TYPES.has(ev.type)) return
-    const conn = sub.conn
-    conn.send(ev.text)
-    if (ev.type === 'member.removed' && ev.memberId === conn.principal?.user.id) this.drop(sub, 'removed')
-    else if (ev.type === 'project.deleted') this.drop(sub, 'project_deleted')
+    sub.conn.send(ev.text)
+    this.endIfEndedBy(sub, ev)
+  }
+
+  /** After an event: a member's removal ends that member's subscription, the project's deletion every one. */
+  private endIfEndedBy(sub: Subscription, ev: DeliveredEvent) {
+    if (ev.type === 'project.deleted') this.drop(sub, 'project_deleted')
+    else if (ev.type === 'member.removed' && ev.memberId === sub.conn.principal?.user.id)
+      this.drop(sub, 'removed')
+    else return false
+    return true
   }
 
   private drop(sub: Subscription, reason: string) {
@@ -336,10 +336,8 @@ export class Hub {
         continue
       }
       sub.last = ev.seq
-      if (ev.type === 'project.deleted') this.drop(sub, 'project_deleted')
-      else if (ev.type === 'member.removed' && ev.memberId === sub.conn.principal?.user.id)
-        this.drop(sub, 'removed')
-      else if ((sub.conn.ws?.getBufferedAmount() ?? 0) > this.sendBufferBytes) this.slowConsumer(sub.conn)
+      if (!this.endIfEndedBy(sub, ev) && (sub.conn.ws?.getBufferedAmount() ?? 0) > this.sendBufferBytes)
+        this.slowConsumer(sub.conn)
     }
   }
 

@@ -3,7 +3,7 @@ import { createDatabase, type Database } from '../../../src/db/client'
 import { createTestApp, type TestContext } from '../../helpers/app'
 import { usingPostgres } from '../../helpers/db'
 import { API, makeTask, team } from '../../helpers/projects-fixtures'
-import { Client, listen } from '../../helpers/realtime'
+import { Client, listen, stop } from '../../helpers/realtime'
 
 if (!usingPostgres()) console.warn('skipped: realtime across two instances needs DATABASE_URL (PostgreSQL)')
 
@@ -27,10 +27,7 @@ describe.skipIf(!usingPostgres())('realtime across two instances on one PostgreS
     urlB = listen(b)
   })
   afterAll(async () => {
-    for (const ctx of [a, b]) {
-      await ctx.app.decorator.realtime.close()
-      await ctx.app.stop(true)
-    }
+    await Promise.all([stop(a), stop(b)])
     await second.close()
   })
 
