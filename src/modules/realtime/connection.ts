@@ -9,6 +9,11 @@ export interface Subscription {
   last: number
   /** Live events held while the replay runs; null once live. */
   buffer: DeliveredEvent[] | null
+  /**
+   * Live events reach it through the project's topic (Bun's publish). Until then (the replay read
+   * past the feed's cursor) it is given each event one by one, deduplicated by `last`.
+   */
+  onTopic: boolean
   ended: boolean
 }
 

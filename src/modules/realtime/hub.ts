@@ -194,7 +194,7 @@ export class Hub {
         ),
       )
     // the place is taken before the queries, so concurrent subscribes cannot pass the cap
-    const sub: Subscription = { conn, projectId, last: 0, buffer: [], ended: false }
+    const sub: Subscription = { conn, projectId, last: 0, buffer: [], onTopic: false, ended: false }
     conn.subs.set(projectId, sub)
     const head = await subscriptionHead(this.db, projectId, userId)
     if (sub.ended) return
@@ -233,7 +233,7 @@ export class Hub {
       )
     if (created) this.pump(projectId)
     if (start < feed.cursor) await this.replay(sub, start)
-    this.goLive(sub)
+    this.goLive(sub, feed)
   }
 
   private async replay(sub: Subscription, from: number) {
@@ -249,13 +249,22 @@ export class Hub {
     }
   }
 
-  /** The replay is done: the held live events (deduplicated by seq), then the project's topic. */
-  private goLive(sub: Subscription) {
+  /**
+   * The replay is done: the held live events (deduplicated by seq); then the project's topic, once
+   * the feed has published everything the replay gave (the replay can read past the feed's cursor,
+   * and a publish cannot skip what one subscriber already has).
+   */
+  private goLive(sub: Subscription, feed: Feed) {
     const held = sub.buffer
     if (held) for (const ev of held) if (!sub.ended) this.deliver(sub, ev)
-    if (sub.ended) return
     sub.buffer = null
-    // synchronous with the flush: no event of the feed can fall between the two
+    this.joinTopicIfCaughtUp(sub, feed)
+  }
+
+  /** Synchronous with the last event given one by one: no event of the feed can fall between. */
+  private joinTopicIfCaughtUp(sub: Subscription, feed: Feed) {
+    if (sub.ended || sub.last > feed.cursor) return
+    sub.onTopic = true
     sub.conn.ws?.subscribe(topic(sub.projectId))
   }
 
@@ -333,6 +342,11 @@ export class Hub {
     for (const sub of feed.subs) {
       if (sub.buffer) {
         sub.buffer.push(ev)
+        continue
+      }
+      if (!sub.onTopic) {
+        this.deliver(sub, ev)
+        this.joinTopicIfCaughtUp(sub, feed)
         continue
       }
       sub.last = ev.seq
