@@ -51,6 +51,13 @@ export class Client {
     return c
   }
 
+  /** A client authenticated by header and subscribed to `projectId`. */
+  static async subscribed(url: string, token: string, projectId: string) {
+    const c = await Client.connect(url, token)
+    await c.subscribe(projectId)
+    return c
+  }
+
   private wake() {
     const w = this.waiters
     this.waiters = []

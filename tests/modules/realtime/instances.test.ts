@@ -33,10 +33,8 @@ describe.skipIf(!usingPostgres())('realtime across two instances on one PostgreS
 
   test('an event made on A reaches a subscriber on B; a member removed on A stops receiving on B', async () => {
     const { owner, editor, project } = await team(a)
-    const watcher = await Client.connect(urlB, owner.token)
-    await watcher.subscribe(project.id)
-    const member = await Client.connect(urlB, editor.token)
-    await member.subscribe(project.id)
+    const watcher = await Client.subscribed(urlB, owner.token, project.id)
+    const member = await Client.subscribed(urlB, editor.token, project.id)
     const task = await makeTask(a, editor, project.id)
     expect((await watcher.event()).data.id).toBe(task.id)
     expect((await member.event()).data.id).toBe(task.id)
@@ -56,8 +54,7 @@ describe.skipIf(!usingPostgres())('realtime across two instances on one PostgreS
 
   test('100 events by concurrent writers on both instances reach B in commit order, once each', async () => {
     const { owner, editor, project } = await team(a)
-    const watcher = await Client.connect(urlB, owner.token)
-    await watcher.subscribe(project.id)
+    const watcher = await Client.subscribed(urlB, owner.token, project.id)
     await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
         i % 2 ? makeTask(a, owner, project.id) : makeTask(b, editor, project.id),

@@ -126,8 +126,7 @@ describe('realtime sockets', () => {
 
   test('resume: 100 events missed while away, by concurrent writers, come back in order, then live ones', async () => {
     const { owner, editor, project } = await team(ctx)
-    const c = await Client.connect(url, owner.token)
-    await c.subscribe(project.id)
+    const c = await Client.subscribed(url, owner.token, project.id)
     await makeTask(ctx, owner, project.id)
     const seen = await c.event()
     await c.close()
@@ -187,10 +186,8 @@ describe('realtime sockets', () => {
 
   test('a member removed from the project stops receiving its events at once', async () => {
     const { owner, editor, project } = await team(ctx)
-    const watcher = await Client.connect(url, owner.token)
-    await watcher.subscribe(project.id)
-    const removed = await Client.connect(url, editor.token)
-    await removed.subscribe(project.id)
+    const watcher = await Client.subscribed(url, owner.token, project.id)
+    const removed = await Client.subscribed(url, editor.token, project.id)
     const res = await ctx.req('DELETE', `${API}/projects/${project.id}/members/${editor.id}`, {
       token: owner.token,
     })
@@ -210,8 +207,7 @@ describe('realtime sockets', () => {
 
   test('logout closes the session’s sockets with 4001; a deactivated account’s too', async () => {
     const { owner, editor, project } = await team(ctx)
-    const c = await Client.connect(url, owner.token)
-    await c.subscribe(project.id)
+    const c = await Client.subscribed(url, owner.token, project.id)
     expect((await ctx.req('POST', `${API}/auth/logout`, { token: owner.token })).status).toBe(204)
     expect(await c.closed).toMatchObject({ code: 4001 })
     const d = await Client.connect(url, editor.token)
@@ -226,8 +222,7 @@ describe('realtime sockets', () => {
       body: { name: 'rt', scope: 'read' },
     })
     expect(made.status).toBe(201)
-    const c = await Client.connect(url, made.body.token)
-    await c.subscribe(project.id)
+    const c = await Client.subscribed(url, made.body.token, project.id)
     expect(
       (await ctx.req('DELETE', `${API}/users/me/tokens/${made.body.id}`, { token: owner.token })).status,
     ).toBe(204)
@@ -303,10 +298,8 @@ describe('caps and slow readers', () => {
   test('a client that stops reading is cut off (4009) while another keeps every event', async () => {
     const { owner, project } = await team(small)
     const task = await makeTask(small, owner, project.id)
-    const reader = await Client.connect(smallUrl, owner.token)
-    await reader.subscribe(project.id)
-    const stalled = await Client.connect(smallUrl, owner.token)
-    await stalled.subscribe(project.id)
+    const reader = await Client.subscribed(smallUrl, owner.token, project.id)
+    const stalled = await Client.subscribed(smallUrl, owner.token, project.id)
     ;(stalled.ws as WebSocket & { pause(): void }).pause()
     const before = small.app.decorator.realtime.connections
     // each event carries ~150 KB (the description, and its old and new value): 60 of them are far
