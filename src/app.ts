@@ -35,16 +35,19 @@ export function createApp(deps: AppDeps) {
   const limits = deps.rateLimitStore ?? new MemoryRateLimitStore()
   const metrics =
     deps.metrics ??
-    (settings.METRICS_ENABLED ? createMetrics({ jobs: () => jobStats(database.db) }) : undefined)
+    (settings.METRICS_ENABLED
+      ? createMetrics({ jobs: () => jobStats(database.db), pool: () => database.pool() })
+      : undefined)
   const authenticate = createAuthenticator(database.db, jwt, logger)
-  const auth = authPlugin(authenticate, createApiLimits(settings, limits))
+  const spend = createApiLimits(settings, limits)
+  const auth = authPlugin(authenticate, spend)
   const idempotency = idempotencyPlugin({ db: database.db, logger })
   const origins = corsOrigins(settings)
   // one storage for the whole app: the routes, the backup and (serve passes it on) the jobs
   const storage = deps.storage ?? createStorage(settings)
   const mod = { ...deps, auth, storage }
   // realtime sockets of this app (serve closes them on shutdown through app.decorator.realtime)
-  const realtime = new Hub({ database, settings, logger, authenticate })
+  const realtime = new Hub({ database, settings, logger, authenticate, spend })
 
   let listRoutes!: () => RouteInfo[]
   const app = new Elysia({ normalize: false })
@@ -96,7 +99,7 @@ export function createApp(deps: AppDeps) {
         .use(jobRoutes(mod))
         .use(webhookRoutes({ ...mod, webhookResolve: deps.resolve }))
         .use(backupRoutes(mod))
-        .use(realtimeRoutes(mod, realtime, authenticate)),
+        .use(realtimeRoutes(mod, realtime, authenticate, spend)),
     )
   listRoutes = () => app.routes as RouteInfo[]
   return app

@@ -55,6 +55,7 @@ export async function startServer(io: CliIO): Promise<RunningServer> {
   const metrics = settings.METRICS_ENABLED
     ? createMetrics({
         jobs: () => jobStats(database.db),
+        pool: () => database.pool(),
         inFlight: () => pending(),
         websockets: () => sockets(),
         rateLimitFallbacks: limits.fallbacks,

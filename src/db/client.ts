@@ -11,6 +11,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
 import { acquireDataDirLock } from './lock'
+import { type PoolSnapshot, PoolStats } from './pool-stats'
 import * as schema from './schema'
 
 export type Schema = typeof schema
@@ -30,6 +31,8 @@ export interface Database {
    * other; embedded: in-process. Resolves to the function that stops listening.
    */
   listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>
+  /** Connections in use and statements waiting for one, counted in this process (the metrics' gauges). */
+  pool(): PoolSnapshot
   /** The postgres.js client (postgres mode only), for raw SQL such as EXPLAIN in bench/. */
   pg?: postgres.Sql
   /**
@@ -70,19 +73,23 @@ const DRIZZLE_PARSERS = Object.fromEntries(
 const ROW_MODE = { array: { rowMode: 'array' }, object: { rowMode: 'object' } } as const
 
 type Queryable = Pick<PGlite, 'query'>
-export function withoutQueryParsers<C extends Queryable>(client: C): C {
+/** Also counts the top-level statements and transactions in `stats` (a transaction's own are not). */
+export function withoutQueryParsers<C extends Queryable>(client: C, stats?: PoolStats): C {
+  const count = <T>(run: () => Promise<T>) => (stats ? stats.track(run) : run())
   return new Proxy(client, {
     get(target, prop) {
       if (prop === 'query')
         return (query: string, params?: unknown[], opts?: QueryOptions) =>
-          target.query(
-            query,
-            params,
-            opts?.parsers && Object.keys(opts).length === 2 && opts.rowMode ? ROW_MODE[opts.rowMode] : opts,
+          count(() =>
+            target.query(
+              query,
+              params,
+              opts?.parsers && Object.keys(opts).length === 2 && opts.rowMode ? ROW_MODE[opts.rowMode] : opts,
+            ),
           )
       if (prop === 'transaction')
         return (fn: (tx: Queryable) => Promise<unknown>) =>
-          (target as unknown as PGlite).transaction((tx) => fn(withoutQueryParsers(tx)))
+          count(() => (target as unknown as PGlite).transaction((tx) => fn(withoutQueryParsers(tx))))
       const value = Reflect.get(target, prop, target)
       return typeof value === 'function' ? value.bind(target) : value
     },
@@ -141,7 +148,8 @@ async function createPglite(opts: DatabaseOptions): Promise<Database> {
     release()
     throw e
   }
-  const db = drizzlePglite(withoutQueryParsers(client), {
+  const stats = new PoolStats(1)
+  const db = drizzlePglite(withoutQueryParsers(client, stats), {
     schema,
     casing: 'snake_case',
     logger: drizzleLogger(opts.onQuery),
@@ -150,6 +158,7 @@ async function createPglite(opts: DatabaseOptions): Promise<Database> {
   return {
     db,
     kind: 'pglite',
+    pool: () => stats.snapshot(),
     async rows<T>(query: SQL) {
       return rowsOf<T>(await db.execute(query))
     },
@@ -186,11 +195,17 @@ async function createPostgres(url: string, opts: DatabaseOptions): Promise<Datab
     onnotice: () => {},
     connection: opts.DB_STATEMENT_TIMEOUT_MS ? { statement_timeout: opts.DB_STATEMENT_TIMEOUT_MS } : {},
   })
-  const db = drizzlePostgres(pg, { schema, casing: 'snake_case', logger: drizzleLogger(opts.onQuery) }) as Db
+  const stats = new PoolStats(opts.DB_POOL_MAX)
+  const db = drizzlePostgres(stats.wrapPostgres(pg), {
+    schema,
+    casing: 'snake_case',
+    logger: drizzleLogger(opts.onQuery),
+  }) as Db
   return {
     db,
     kind: 'postgres',
     pg,
+    pool: () => stats.snapshot(),
     async rows<T>(query: SQL) {
       return rowsOf<T>(await db.execute(query))
     },

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { PoolSnapshot } from '../db/pool-stats'
 
 /** Seconds buckets for request latency: 1 ms to 10 s. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -17,6 +18,8 @@ export interface MetricsSources {
   inFlight?: () => number
   /** Open realtime WebSockets of this process. */
   websockets?: () => number
+  /** The database pool: its size, connections in use, statements waiting for one. */
+  pool?: () => PoolSnapshot
 }
 
 /**
@@ -57,6 +60,27 @@ export function createMetrics(sources: MetricsSources = {}) {
       this.set(sources.websockets?.() ?? 0)
     },
   })
+  const pool = sources.pool
+  if (pool) {
+    const gauges = [
+      ['taskbase_db_pool_size', 'Database connections this process may open', 'size'],
+      ['taskbase_db_pool_in_use', 'Database connections busy with a statement or transaction', 'inUse'],
+      [
+        'taskbase_db_pool_waiting',
+        'Statements and transactions waiting for a database connection',
+        'waiting',
+      ],
+    ] as const
+    for (const [name, help, key] of gauges)
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(pool()[key])
+        },
+      })
+  }
   const jobs = sources.jobs
   if (jobs) {
     let snapshot: Promise<QueueSnapshot> | undefined

@@ -51,6 +51,11 @@ describe('/metrics', () => {
     expect(m.get('taskbase_jobs_oldest_queued_age_seconds')?.type).toBe('GAUGE')
     expect(m.get('taskbase_rate_limit_fallbacks_total')?.type).toBe('COUNTER')
     expect(m.get('taskbase_http_requests_in_flight')?.type).toBe('GAUGE')
+    // the pool: its size from DB_POOL_MAX (PGlite: 1), and nothing in use between requests
+    const gauge = (name: string) => Number(m.get(name)?.metrics[0]?.value)
+    expect(gauge('taskbase_db_pool_size')).toBe(ctx.database.kind === 'pglite' ? 1 : 10)
+    expect(gauge('taskbase_db_pool_in_use')).toBe(0)
+    expect(gauge('taskbase_db_pool_waiting')).toBe(0)
     expect(Number(m.get('process_resident_memory_bytes')!.metrics[0]!.value)).toBeGreaterThan(0)
     expect(m.has('nodejs_eventloop_lag_seconds')).toBe(true)
   })
