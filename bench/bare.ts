@@ -43,8 +43,14 @@ const CREATE = `with seq as (
   insert into "events" (id, type, project_id, actor_id, occurred_at, data)
   select $12::uuid, 'task.created', $1::uuid, $10::uuid, $11::timestamptz, jsonb_set($13::text::jsonb, '{number}', to_jsonb(inserted.number)) from inserted
 )
-select number from inserted`
-const INSERT_EVENT = `insert into "events" ("seq", "id", "type", "project_id", "actor_id", "occurred_at", "data", "dispatched_at") values (default, $1, $2, $3, $4, default, $5, default)`
+select number, pg_notify('taskbase_events', $1::text) from inserted`
+/**
+ * recordEvents in src/events/record.ts: the project's row lock before the event's seq is drawn,
+ * and the NOTIFY that wakes realtime. BARE_NO_PROJECT_LOCK=1 leaves the lock out (to measure it).
+ */
+const INSERT_EVENT = process.env.BARE_NO_PROJECT_LOCK
+  ? `with e as (insert into "events" ("id", "type", "project_id", "actor_id", "data") values ($1, $2, $3, $4, $5) returning 1) select pg_notify('taskbase_events', $3::text) from e`
+  : `with locked as (select id from "projects" where id = $3 for no key update), e as (insert into "events" ("id", "type", "project_id", "actor_id", "data") select $1, $2, $3, $4, $5 from locked returning 1) select pg_notify('taskbase_events', $3::text) from e`
 const PATCH = `update "tasks" set "description" = $1, "updated_at" = now(), "version" = "tasks"."version" + 1 where ("tasks"."id" = $2 and "tasks"."version" = $3) returning ${TASK_COLS}`
 
 const q = (tx: postgres.Sql | postgres.TransactionSql, text: string, params: unknown[]) =>

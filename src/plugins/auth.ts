@@ -28,6 +28,10 @@ const principals = new WeakMap<Request, Principal>()
 /** The authenticated caller of a guarded request (set before validation), or undefined. */
 export const principalOf = (request: Request): Principal | undefined => principals.get(request)
 
+/** Whose budget a request spends: the API token's own, or the user's for a login session. */
+export const limitSubject = (principal: Principal) =>
+  principal.tokenId ? `token:${principal.tokenId}` : `user:${principal.user.id}`
+
 export const authPlugin = (authenticate: Authenticate, spend?: ApiLimits) =>
   new Elysia({ name: 'auth' })
     .macro('auth', {
@@ -45,8 +49,7 @@ export const authPlugin = (authenticate: Authenticate, spend?: ApiLimits) =>
         if (principal.scope === 'read' && !READ_METHODS.has(request.method))
           throw forbidden('This API token has read scope only')
         if (spend) {
-          const subject = principal.tokenId ? `token:${principal.tokenId}` : `user:${principal.user.id}`
-          const limitHeaders = await spend(limitClass(request.method, path), subject)
+          const limitHeaders = await spend(limitClass(request.method, path), limitSubject(principal))
           if (limitHeaders) Object.assign(set.headers, limitHeaders)
         }
         principals.set(request, principal)

@@ -2,6 +2,8 @@ import { afterAll, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { TEST_PASSWORD } from '../helpers/app'
+import { Client } from '../helpers/realtime'
 import { serveEmbedded } from '../helpers/serve'
 
 const dir = mkdtempSync(join(tmpdir(), 'tb-serve-ops-'))
@@ -45,4 +47,36 @@ test('SHUTDOWN_DELAY_MS: after SIGTERM /ready is 503 at once while requests are 
       () => 'refused',
     ),
   ).toBe('refused')
+}, 30_000)
+
+test('shutdown closes realtime sockets with 1001 "going away" after the delay, and refuses new upgrades meanwhile', async () => {
+  const server = await serveEmbedded(dir, { JOBS_ENABLED: 'false', SHUTDOWN_DELAY_MS: '300' })
+  const post = (path: string, body: string | URLSearchParams, type: string) =>
+    fetch(`${server.url}/api/v1${path}`, { method: 'POST', headers: { 'content-type': type }, body })
+  const reg = await post(
+    '/auth/register',
+    JSON.stringify({ email: 'ws@example.com', username: 'ws_user', password: TEST_PASSWORD }),
+    'application/json',
+  )
+  expect(reg.status).toBe(201)
+  const login = await post(
+    '/auth/login',
+    new URLSearchParams({ username: 'ws_user', password: TEST_PASSWORD }),
+    'application/x-www-form-urlencoded',
+  )
+  const { access_token: token } = (await login.json()) as { access_token: string }
+  const ws = server.url.replace('http', 'ws')
+  const client = new Client(`${ws}/api/v1/realtime`, token)
+  await client.opened
+  expect((await client.next()).type).toBe('authenticated')
+  const stopping = server.shutdown('test')
+  await Bun.sleep(50)
+  // draining: the open socket stays, a new upgrade is turned away
+  const late = await fetch(`${server.url}/api/v1/realtime`, {
+    headers: { authorization: `Bearer ${token}`, upgrade: 'websocket', connection: 'upgrade' },
+  })
+  expect(late.status).toBe(503)
+  expect(client.ws.readyState).toBe(WebSocket.OPEN)
+  expect(await client.closed).toEqual({ code: 1001, reason: expect.any(String) })
+  await stopping
 }, 30_000)

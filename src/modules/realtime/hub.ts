@@ -3,7 +3,10 @@ import type { Settings } from '../../config'
 import type { Database } from '../../db/client'
 import { toPublicEvent } from '../../events/model'
 import { EVENTS_CHANNEL, PROJECT_EVENT_TYPES } from '../../events/record'
+import type { ApiLimits } from '../../lib/api-limits'
+import { AppError } from '../../lib/errors'
 import type { Logger } from '../../lib/logger'
+import { limitSubject } from '../../plugins/auth'
 import type { Authenticate, Principal } from '../identity'
 import { Connection, type DeliveredEvent, type Subscription } from './connection'
 import { CLOSE, errorMessage, MESSAGES_PER_SECOND, parseClientMessage } from './protocol'
@@ -27,6 +30,8 @@ export interface HubOptions {
   settings: Settings
   logger: Logger
   authenticate: Authenticate
+  /** The per-caller limit: an `auth` message spends from the reads budget, as an upgrade does. */
+  spend?: ApiLimits
 }
 
 /**
@@ -169,6 +174,11 @@ export class Hub {
     if (conn.closed) return
     if (!principal) return conn.end(CLOSE.unauthorized, 'invalid, expired or revoked token')
     if (!principal.user.isActive) return conn.end(CLOSE.forbidden, 'this account is deactivated')
+    if (!(await this.withinLimit(principal)) || conn.closed)
+      return conn.end(
+        CLOSE.tooManyConnections,
+        'rate limited: too many connections or auth messages a minute',
+      )
     if (conn.principal) {
       if (conn.principal.user.id !== principal.user.id)
         return conn.send(errorMessage('bad_message', 'a socket stays with the user it authenticated as'))
@@ -179,6 +189,19 @@ export class Hub {
     if (!this.setPrincipal(conn, principal))
       return conn.end(CLOSE.tooManyConnections, 'too many connections for this user')
     conn.send(this.authenticated(conn))
+  }
+
+  /** False when the caller's reads budget is spent (a failing store lets it pass, logged). */
+  private async withinLimit(principal: Principal) {
+    if (!this.o.spend) return true
+    try {
+      await this.o.spend('reads', limitSubject(principal))
+      return true
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'rate_limited') return false
+      this.o.logger.error('realtime rate limit failed', { err: String(err) })
+      return true
+    }
   }
 
   private async subscribe(conn: Connection, projectId: string, since: string | undefined) {

@@ -1,7 +1,8 @@
 import { Elysia } from 'elysia'
 import type { ModuleDeps } from '../../deps'
+import type { ApiLimits } from '../../lib/api-limits'
 import { AppError, forbidden, unauthorized, unavailable } from '../../lib/errors'
-import { bearer, bearerSecurity } from '../../plugins/auth'
+import { bearer, bearerSecurity, limitSubject } from '../../plugins/auth'
 import type { Authenticate } from '../identity'
 import type { Hub } from './hub'
 import { FRAME_MAX_BYTES } from './protocol'
@@ -27,7 +28,12 @@ export const websocketOptions = (settings: ModuleDeps['settings']) => ({
  * 401 before any upgrade); without one the socket has REALTIME_AUTH_TIMEOUT_MS for an `auth`
  * message. The caps are checked, and the place reserved, before the upgrade.
  */
-export const realtimeRoutes = ({ settings, lifecycle }: ModuleDeps, hub: Hub, authenticate: Authenticate) =>
+export const realtimeRoutes = (
+  { settings, lifecycle }: ModuleDeps,
+  hub: Hub,
+  authenticate: Authenticate,
+  spend?: ApiLimits,
+) =>
   new Elysia({ name: 'realtime' }).get(
     '/realtime',
     async ({ request, server, headers }) => {
@@ -45,6 +51,8 @@ export const realtimeRoutes = ({ settings, lifecycle }: ModuleDeps, hub: Hub, au
           },
         )
       if (lifecycle?.shuttingDown) throw unavailable('Shutting down: connect to another instance')
+      // an upgrade spends from the caller's reads budget, as any request does (a 429 when spent)
+      if (principal && spend) await spend('reads', limitSubject(principal))
       if (!server) throw new AppError('upgrade_required', 'The WebSocket upgrade failed')
       const conn = hub.admit(server, principal)
       if (typeof conn === 'string')

@@ -253,6 +253,37 @@ describe('realtime sockets', () => {
   })
 })
 
+describe('the per-caller rate limit', () => {
+  test('an upgrade or auth message spends from the reads budget: a 429 with RateLimit headers, or a 4029 close', async () => {
+    const limited = await createTestApp({ env: { RATE_LIMIT_READS_PER_MINUTE: '2' } })
+    const limitedUrl = listen(limited)
+    try {
+      const [u] = await users(limited, 1)
+      const first = await Client.connect(limitedUrl, u!.token)
+      const second = new Client(limitedUrl)
+      await second.opened
+      second.send({ type: 'auth', token: u!.token })
+      expect((await second.next()).type).toBe('authenticated')
+      // the budget (2 a minute) is spent: the upgrade is refused before it happens...
+      const res = await limited.req('GET', `${API}/realtime`, { headers: upgradeHeaders(u!.token) })
+      expectProblem(res, 429, 'rate_limited')
+      expect(res.headers.get('ratelimit-policy')).toBe('"reads";q=2;w=60')
+      expect(res.headers.get('ratelimit')).toMatch(/^"reads";r=0;t=\d+$/)
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
+      // ...and an auth message closes its socket with 4029
+      const third = new Client(limitedUrl)
+      await third.opened
+      third.send({ type: 'auth', token: u!.token })
+      expect(await third.closed).toEqual({ code: 4029, reason: expect.stringContaining('rate') })
+      // the sockets already open are not touched
+      expect(first.ws.readyState).toBe(WebSocket.OPEN)
+      await Promise.all([first.close(), second.close()])
+    } finally {
+      await stop(limited)
+    }
+  })
+})
+
 describe('caps and slow readers', () => {
   let small: TestContext
   let smallUrl: string
