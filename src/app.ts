@@ -13,6 +13,7 @@ import { backupRoutes } from './modules/backup'
 import { commentRoutes } from './modules/comments'
 import { dashboardRoutes } from './modules/dashboard'
 import { createAuthenticator, createJwt, identityModule } from './modules/identity'
+import { PRINCIPALS_CHANNEL, PrincipalCache } from './modules/identity/principal-cache'
 import { jobRoutes } from './modules/jobs'
 import { projectsModule } from './modules/projects'
 import { Hub, realtimeRoutes } from './modules/realtime'
@@ -28,6 +29,23 @@ import { addErrorResponses, fillRequestBodies, type RouteInfo } from './plugins/
 
 export { API_PREFIX }
 
+/**
+ * The embedded server's principal cache (src/modules/identity/principal-cache.ts), live once the
+ * database's change notifications are heard. PostgreSQL mode has none: another instance's logout
+ * reaches this one only as fast as its NOTIFY, and a revocation must hold on the next request.
+ */
+function principalCache({ database, settings, logger }: AppDeps) {
+  if (database.kind !== 'pglite' || settings.AUTH_CACHE_SIZE === 0) return undefined
+  const cache = new PrincipalCache(settings.AUTH_CACHE_SIZE)
+  database
+    .listen(PRINCIPALS_CHANNEL, (userId) => cache.invalidate(userId))
+    .then(
+      () => cache.activate(),
+      (err) => logger.error('principal cache off: could not listen for changes', { err: String(err) }),
+    )
+  return cache
+}
+
 /** Builds the whole HTTP application. Never listens: index.ts serves it, tests call app.handle(). */
 export function createApp(deps: AppDeps) {
   const { settings, database, logger } = deps
@@ -38,7 +56,7 @@ export function createApp(deps: AppDeps) {
     (settings.METRICS_ENABLED
       ? createMetrics({ jobs: () => jobStats(database.db), pool: () => database.pool() })
       : undefined)
-  const authenticate = createAuthenticator(database.db, jwt, logger)
+  const authenticate = createAuthenticator(database.db, jwt, logger, principalCache(deps))
   const spend = createApiLimits(settings, limits)
   const auth = authPlugin(authenticate, spend)
   const idempotency = idempotencyPlugin({ db: database.db, logger })

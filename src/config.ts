@@ -31,6 +31,12 @@ export const SettingsSchema = T.Object({
   ),
   DB_POOL_MAX: Int(10, 1, 1000, 'postgres.js pool size per instance'),
   DB_STATEMENT_TIMEOUT_MS: Int(30_000, 0, 3_600_000, 'PostgreSQL statement_timeout (0 = none)'),
+  AUTH_CACHE_SIZE: Int(
+    10_000,
+    0,
+    1_000_000,
+    'Checked bearer tokens the embedded server keeps in memory (exact: every change to a user, session or token drops them at once); 0 = off. PostgreSQL mode never caches',
+  ),
   SECRET_KEY: T.Optional(
     T.String({
       minLength: 1,

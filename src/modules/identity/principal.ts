@@ -6,6 +6,7 @@ import { isUuid } from '../../lib/api'
 import { sha256Hex } from '../../lib/crypto'
 import type { Logger } from '../../lib/logger'
 import type { Jwt } from './access-tokens'
+import type { CachedPrincipal, PrincipalCache } from './principal-cache'
 
 export const API_TOKEN_PREFIX = 'tb_'
 
@@ -50,12 +51,24 @@ export const userColumns = {
 const TOUCH_EVERY_MS = 60_000
 
 /**
- * Resolves a bearer token to a principal with exactly one database round trip
- * (user joined with its live session or API token). Returns null for anything not valid.
+ * Resolves a bearer token to a principal with at most one database round trip (user joined with
+ * its live session or API token), none when `cache` (the embedded server's) has it. Returns null
+ * for anything not valid.
  */
-export function createAuthenticator(db: Db, jwt: Jwt, logger: Logger) {
+export function createAuthenticator(db: Db, jwt: Jwt, logger: Logger, cache?: PrincipalCache) {
   const touch = (what: string, run: () => Promise<unknown>) =>
     void run().catch((err) => logger.warn(`could not update ${what} last_used_at`, { err: String(err) }))
+  const touchToken = (id: string) => () =>
+    touch('api token', () => db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, id)))
+  const touchSession = (id: string) => () =>
+    touch('session', () => db.update(sessions).set({ lastUsedAt: new Date() }).where(eq(sessions.id, id)))
+  /** Refreshes last_used_at when it is older than TOUCH_EVERY_MS; returns when it was last written. */
+  const maybeTouch = (usedAt: number, run: () => void) => {
+    const now = Date.now()
+    if (now - usedAt <= TOUCH_EVERY_MS) return usedAt
+    run()
+    return now
+  }
 
   // Built once, on first use: this runs on every authenticated request
   const byApiToken = () =>
@@ -66,6 +79,7 @@ export function createAuthenticator(db: Db, jwt: Jwt, logger: Logger) {
           tokenId: apiTokens.id,
           scope: apiTokens.scope,
           lastUsedAt: apiTokens.lastUsedAt,
+          expiresAt: apiTokens.expiresAt,
         })
         .from(apiTokens)
         .innerJoin(users, eq(users.id, apiTokens.userId))
@@ -81,7 +95,7 @@ export function createAuthenticator(db: Db, jwt: Jwt, logger: Logger) {
   const bySession = () =>
     prepared(db, 'auth_session', (db) =>
       db
-        .select({ user: userColumns, lastUsedAt: sessions.lastUsedAt })
+        .select({ user: userColumns, lastUsedAt: sessions.lastUsedAt, expiresAt: sessions.expiresAt })
         .from(sessions)
         .innerJoin(users, eq(users.id, sessions.userId))
         .where(
@@ -97,37 +111,54 @@ export function createAuthenticator(db: Db, jwt: Jwt, logger: Logger) {
     )
 
   return async function authenticate(token: string): Promise<Principal | null> {
+    const hit = cache?.get(token)
+    if (hit) {
+      hit.usedAt = maybeTouch(hit.usedAt, hit.touch)
+      return hit.principal
+    }
+    const mark = cache?.mark() ?? 0
+    const found = await lookup(token)
+    if (!found) return null
+    found.usedAt = maybeTouch(found.usedAt, found.touch)
+    cache?.set(token, found, mark)
+    return found.principal
+  }
+
+  async function lookup(token: string): Promise<CachedPrincipal | null> {
     if (token.startsWith(API_TOKEN_PREFIX)) {
       const [row] = await byApiToken().execute({ hash: sha256Hex(token) })
       if (!row) return null
-      if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > TOUCH_EVERY_MS)
-        touch('api token', () =>
-          db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.tokenId)),
-        )
       return {
-        user: row.user,
-        via: 'api_token',
-        sessionId: null,
-        tokenId: row.tokenId,
-        scope: row.scope,
-        expiresAt: null,
+        principal: {
+          user: row.user,
+          via: 'api_token',
+          sessionId: null,
+          tokenId: row.tokenId,
+          scope: row.scope,
+          expiresAt: null,
+        },
+        validUntil: row.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY,
+        usedAt: row.lastUsedAt?.getTime() ?? 0,
+        touch: touchToken(row.tokenId),
       }
     }
     const claims = await jwt.verifyAccess(token)
     if (!claims || !isUuid(claims.sid) || !isUuid(claims.sub)) return null
     const [row] = await bySession().execute({ sid: claims.sid, sub: claims.sub })
     if (!row) return null
-    if (Date.now() - row.lastUsedAt.getTime() > TOUCH_EVERY_MS)
-      touch('session', () =>
-        db.update(sessions).set({ lastUsedAt: new Date() }).where(eq(sessions.id, claims.sid)),
-      )
+    const expiresAt = claims.exp * 1000
     return {
-      user: row.user,
-      via: 'session',
-      sessionId: claims.sid,
-      tokenId: null,
-      scope: 'write',
-      expiresAt: claims.exp * 1000,
+      principal: {
+        user: row.user,
+        via: 'session',
+        sessionId: claims.sid,
+        tokenId: null,
+        scope: 'write',
+        expiresAt,
+      },
+      validUntil: Math.min(expiresAt, row.expiresAt.getTime()),
+      usedAt: row.lastUsedAt.getTime(),
+      touch: touchSession(claims.sid),
     }
   }
 }

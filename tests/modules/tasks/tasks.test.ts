@@ -281,6 +281,7 @@ describe('GET/PATCH/DELETE /tasks/{id}', () => {
     const p = await makeProject(ctx, me)
     const t = await makeTask(ctx, me, p.id)
     const { count } = await countQueries(() => ctx.req('GET', `${API}/tasks/${t.id}`, { token: me.token }))
-    expect(count).toBe(2)
+    // and the token's check, unless the embedded server has it cached (makeTask used the token)
+    expect(count).toBe(ctx.database.kind === 'pglite' ? 1 : 2)
   })
 })
