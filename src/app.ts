@@ -5,6 +5,7 @@ import type { AppDeps } from './deps'
 import { jobStats } from './jobs/queue'
 import { API_PREFIX } from './lib/api'
 import { createApiLimits } from './lib/api-limits'
+import { GroupedCache } from './lib/grouped-cache'
 import { createMetrics } from './lib/metrics'
 import { MemoryRateLimitStore } from './lib/rate-limit'
 import { activityRoutes } from './modules/activity'
@@ -26,24 +27,41 @@ import { DOCS_PATH, docsPlugin, SPEC_PATH } from './plugins/docs'
 import { DOCS_CSP, httpPlugin } from './plugins/http'
 import { idempotencyPlugin } from './plugins/idempotency'
 import { addErrorResponses, fillRequestBodies, type RouteInfo } from './plugins/openapi-errors'
+import { cacheProjectAccess, PROJECTS_CHANNEL, type ProjectAccess } from './shared/access'
 
 export { API_PREFIX }
 
 /**
- * The embedded server's principal cache (src/modules/identity/principal-cache.ts), live once the
- * database's change notifications are heard. PostgreSQL mode has none: another instance's logout
- * reaches this one only as fast as its NOTIFY, and a revocation must hold on the next request.
+ * The embedded server's caches of principals and of project access, live once the database's
+ * change notifications are heard (src/modules/identity/principal-cache.ts, src/shared/access.ts).
+ * PostgreSQL mode has none: another instance's logout or member removal reaches this one only as
+ * fast as its NOTIFY, and a revocation must hold on the next request.
  */
-function principalCache({ database, settings, logger }: AppDeps) {
-  if (database.kind !== 'pglite' || settings.AUTH_CACHE_SIZE === 0) return undefined
-  const cache = new PrincipalCache(settings.AUTH_CACHE_SIZE)
-  database
-    .listen(PRINCIPALS_CHANNEL, (userId) => cache.invalidate(userId))
-    .then(
-      () => cache.activate(),
-      (err) => logger.error('principal cache off: could not listen for changes', { err: String(err) }),
-    )
-  return cache
+function embeddedCaches({ database, settings, logger }: AppDeps) {
+  if (database.kind !== 'pglite' || settings.AUTH_CACHE_SIZE === 0) {
+    cacheProjectAccess(database.db, undefined)
+    return undefined
+  }
+  const principals = new PrincipalCache(settings.AUTH_CACHE_SIZE)
+  const access = new GroupedCache<ProjectAccess>(settings.AUTH_CACHE_SIZE)
+  const hear = (channel: string, onChange: (id: string) => void, activate: () => void) =>
+    database
+      .listen(channel, onChange)
+      .then(activate, (err) =>
+        logger.error('cache off: could not listen for changes', { channel, err: String(err) }),
+      )
+  hear(
+    PRINCIPALS_CHANNEL,
+    (id) => principals.invalidate(id),
+    () => principals.activate(),
+  )
+  hear(
+    PROJECTS_CHANNEL,
+    (id) => access.invalidate(id),
+    () => access.activate(),
+  )
+  cacheProjectAccess(database.db, access)
+  return principals
 }
 
 /** Builds the whole HTTP application. Never listens: index.ts serves it, tests call app.handle(). */
@@ -56,7 +74,7 @@ export function createApp(deps: AppDeps) {
     (settings.METRICS_ENABLED
       ? createMetrics({ jobs: () => jobStats(database.db), pool: () => database.pool() })
       : undefined)
-  const authenticate = createAuthenticator(database.db, jwt, logger, principalCache(deps))
+  const authenticate = createAuthenticator(database.db, jwt, logger, embeddedCaches(deps))
   const spend = createApiLimits(settings, limits)
   const auth = authPlugin(authenticate, spend)
   const idempotency = idempotencyPlugin({ db: database.db, logger })

@@ -5,7 +5,7 @@ import m2 from '../../drizzle/0002_webhooks.sql' with { type: 'text' }
 import m3 from '../../drizzle/0003_job_groups.sql' with { type: 'text' }
 import m4 from '../../drizzle/0004_task_status_counts.sql' with { type: 'text' }
 import m5 from '../../drizzle/0005_attachments.sql' with { type: 'text' }
-import m6 from '../../drizzle/0006_principal_changes.sql' with { type: 'text' }
+import m6 from '../../drizzle/0006_change_notifications.sql' with { type: 'text' }
 
 export const embeddedMigrations: { tag: string; when: number; breakpoints: boolean; sql: string }[] = [
   { tag: '0000_init', when: 1795323858881, breakpoints: true, sql: m0 },
@@ -14,5 +14,5 @@ export const embeddedMigrations: { tag: string; when: number; breakpoints: boole
   { tag: '0003_job_groups', when: 1796473928308, breakpoints: true, sql: m3 },
   { tag: '0004_task_status_counts', when: 1796475486519, breakpoints: true, sql: m4 },
   { tag: '0005_attachments', when: 1796484625760, breakpoints: true, sql: m5 },
-  { tag: '0006_principal_changes', when: 1796524034343, breakpoints: true, sql: m6 },
+  { tag: '0006_change_notifications', when: 1796524034343, breakpoints: true, sql: m6 },
 ]

@@ -33,13 +33,4 @@ export class LruCache<K, V> {
   has(key: K): boolean {
     return this.map.has(key)
   }
-
-  delete(key: K): boolean {
-    return this.map.delete(key)
-  }
-
-  /** Drops every entry whose value matches; linear in the size. */
-  deleteWhere(match: (value: V) => boolean): void {
-    for (const [key, value] of this.map) if (match(value)) this.map.delete(key)
-  }
 }

@@ -3,6 +3,7 @@ import type { Db } from '../db/client'
 import { prepared } from '../db/prepared'
 import { type ProjectRole, projectMembers, projects, tasks } from '../db/schema'
 import { forbidden, notFound } from '../lib/errors'
+import type { GroupedCache } from '../lib/grouped-cache'
 
 export type ProjectRow = typeof projects.$inferSelect
 
@@ -22,9 +23,26 @@ export function requireRole(role: ProjectRole, min: ProjectRole, what = 'do this
     throw forbidden(`Only a project ${min}${min === 'owner' ? '' : ' or above'} may ${what}`)
 }
 
+/** Where the database announces project and membership changes (drizzle/0006_change_notifications.sql). */
+export const PROJECTS_CHANNEL = 'taskbase_projects'
+
+/** Access caches by root database handle: a transaction is another handle, and never uses one. */
+const accessCaches = new WeakMap<object, GroupedCache<ProjectAccess>>()
+
 /**
- * The project with the caller's role, in one query. Non-members and soft-deleted projects are a
- * 404 (no existence leak). `lock` takes a row lock on the project (inside a transaction).
+ * The embedded server's cache of project access (issue 15), grouped by project: exact because one
+ * process owns the database and a trigger NOTIFYs every change to a project row or a membership,
+ * which PGlite delivers before the writing call returns. Only reads outside a transaction use it.
+ */
+export function cacheProjectAccess(db: Db, cache: GroupedCache<ProjectAccess> | undefined) {
+  if (cache) accessCaches.set(db, cache)
+  else accessCaches.delete(db)
+}
+
+/**
+ * The project with the caller's role, in one query (none when the embedded server has it cached).
+ * Non-members and soft-deleted projects are a 404 (no existence leak). `lock` takes a row lock on
+ * the project (inside a transaction).
  */
 export async function projectAccess(
   db: Db,
@@ -33,6 +51,12 @@ export async function projectAccess(
   opts: { lock?: boolean; where?: SQL } = {},
 ): Promise<ProjectAccess> {
   if (!opts.lock && !opts.where) {
+    const cache = accessCaches.get(db)
+    const key = `${projectId}:${userId}`
+    const hit = cache?.get(key)
+    // a copy: callers may change what they get
+    if (hit) return { project: { ...hit.project }, role: hit.role }
+    const mark = cache?.mark() ?? 0
     const [row] = await prepared(db, 'project_access', (db) =>
       db
         .select({ project: projects, role: projectMembers.role })
@@ -46,6 +70,7 @@ export async function projectAccess(
         .prepare('project_access'),
     ).execute({ user: userId, project: projectId })
     if (!row) throw notFound('Project')
+    cache?.set(key, projectId, { project: { ...row.project }, role: row.role }, mark)
     return row
   }
   const q = db

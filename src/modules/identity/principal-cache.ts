@@ -1,7 +1,7 @@
-import { LruCache } from '../../lib/lru'
+import { GroupedCache } from '../../lib/grouped-cache'
 import type { Principal } from './principal'
 
-/** Where the database announces principal changes (drizzle/0006_principal_changes.sql). */
+/** Where the database announces principal changes (drizzle/0006_change_notifications.sql). */
 export const PRINCIPALS_CHANNEL = 'taskbase_principals'
 
 export interface CachedPrincipal {
@@ -19,51 +19,44 @@ export interface CachedPrincipal {
  * without the database and without verifying the JWT again. It is exact because one process owns
  * the embedded database and every change to a user, session or API token NOTIFYs that user's id
  * (a trigger), which PGlite delivers before the writing call returns: `invalidate` runs before
- * the change's own answer goes out. A fill that read the database before such a change and
- * arrives after it is not stored (`mark`). Bounded (LRU); inactive until listening.
+ * the change's own answer goes out. Entries are grouped by user; expired ones are not served.
  */
 export class PrincipalCache {
-  private readonly entries: LruCache<string, CachedPrincipal>
-  private generation = 0
-  private active = false
+  private readonly cache: GroupedCache<CachedPrincipal>
 
   constructor(
     max: number,
     private readonly now: () => number = Date.now,
   ) {
-    this.entries = new LruCache(max)
+    this.cache = new GroupedCache(max)
   }
 
   get size() {
-    return this.entries.size
+    return this.cache.size
   }
 
-  /** Called once the change notifications are heard; until then nothing is stored. */
   activate() {
-    this.active = true
+    this.cache.activate()
   }
 
   /** A live entry for the token, or undefined (an expired one is dropped). */
   get(token: string): CachedPrincipal | undefined {
-    const entry = this.entries.get(token)
-    if (!entry) return undefined
-    if (this.now() < entry.validUntil) return entry
-    this.entries.delete(token)
+    const entry = this.cache.get(token)
+    if (!entry || this.now() < entry.validUntil) return entry
+    this.cache.delete(token)
     return undefined
   }
 
-  /** Taken before the database is read; `set` stores nothing if a change came in between. */
   mark(): number {
-    return this.generation
+    return this.cache.mark()
   }
 
   set(token: string, entry: CachedPrincipal, mark: number) {
-    if (this.active && mark === this.generation) this.entries.set(token, entry)
+    this.cache.set(token, entry.principal.user.id, entry, mark)
   }
 
   /** The user's principals changed: every entry of theirs goes. */
   invalidate(userId: string) {
-    this.generation++
-    this.entries.deleteWhere((e) => e.principal.user.id === userId)
+    this.cache.invalidate(userId)
   }
 }

@@ -232,6 +232,8 @@ describe('realtime sockets', () => {
   test('an expired access token closes the socket unless a fresh one is sent', async () => {
     const [u] = await users(ctx, 1)
     const [session] = await ctx.db.select().from(sessions).where(eq(sessions.userId, u!.id))
+    // exp is in whole seconds: sign just after a second starts, so the token lives about 1 s
+    await Bun.sleep(1000 - (Date.now() % 1000) + 5)
     const short = await ctx.jwt.signAccess(u!.id, session!.id, 1)
     const c = await Client.connect(url, short.token)
     const renewed = await Client.connect(url, short.token)
