@@ -109,6 +109,22 @@ describe('cached project access: every change takes effect on the next request',
     expect((await list(editor.token, project.id)).status).toBe(200)
   })
 
+  test('a task is a 404 for a stranger and once its project is deleted, also when the access was cached', async () => {
+    const { owner, editor, project } = await team(ctx)
+    const stranger = await createUser(ctx)
+    const task = await makeTask(ctx, owner, project.id)
+    const get = (token: string) => ctx.req('GET', `${API}/tasks/${task.id}`, { token })
+    expectProblem(await get(stranger.token), 404, 'not_found')
+    expect((await get(editor.token)).status).toBe(200)
+    expect((await countQueries(() => get(editor.token))).count).toBe(ctx.database.kind === 'pglite' ? 1 : 2)
+    expect((await ctx.req('DELETE', `${API}/projects/${project.id}`, { token: owner.token })).status).toBe(
+      204,
+    )
+    const gone = await get(editor.token)
+    expectProblem(gone, 404, 'not_found')
+    expect(gone.body.detail).toContain('Task')
+  })
+
   test('a stranger is never cached into access', async () => {
     const { project } = await team(ctx)
     const stranger = await createUser(ctx)

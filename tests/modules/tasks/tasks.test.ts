@@ -280,8 +280,11 @@ describe('GET/PATCH/DELETE /tasks/{id}', () => {
     const me = await createUser(ctx)
     const p = await makeProject(ctx, me)
     const t = await makeTask(ctx, me, p.id)
-    const { count } = await countQueries(() => ctx.req('GET', `${API}/tasks/${t.id}`, { token: me.token }))
-    // and the token's check, unless the embedded server has it cached (makeTask used the token)
-    expect(count).toBe(ctx.database.kind === 'pglite' ? 1 : 2)
+    const get = () => countQueries(() => ctx.req('GET', `${API}/tasks/${t.id}`, { token: me.token }))
+    // PostgreSQL: the token's check, then task, project and role joined. Embedded: the token is
+    // cached (makeTask used it); the task by its key, then the access (the create changed the
+    // project, so it is not cached yet), and from then on only the task
+    expect((await get()).count).toBe(2)
+    expect((await get()).count).toBe(ctx.database.kind === 'pglite' ? 1 : 2)
   })
 })
