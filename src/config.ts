@@ -35,7 +35,7 @@ export const SettingsSchema = T.Object({
     10_000,
     0,
     1_000_000,
-    'Checked bearer tokens the embedded server keeps in memory (exact: every change to a user, session or token drops them at once); 0 = off. PostgreSQL mode never caches',
+    "Checked bearer tokens, and callers' project access, the embedded server keeps in memory (each cache; exact: a change to a user, session, token, project or membership drops its entries at once); 0 = off. PostgreSQL mode never caches",
   ),
   SECRET_KEY: T.Optional(
     T.String({
