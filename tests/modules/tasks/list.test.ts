@@ -181,3 +181,31 @@ describe('GET /users/me/tasks', () => {
     expect(count).toBeLessThanOrEqual(3)
   })
 })
+
+describe('the page as JSON rows', () => {
+  test('every field of a listed task equals the task read alone, on the prepared and the general path', async () => {
+    const p = await makeProject(ctx, owner)
+    await makeTask(ctx, owner, p.id, {
+      title: 'Ünïcode "quoted" \\ back',
+      description: 'line 1\nline 2\ttab',
+      status: 'done',
+      priority: 'urgent',
+      labels: ['a b', 'ç', '{x}'],
+      due_date: '2031-02-28',
+      assignee_id: owner.id,
+    })
+    await makeTask(ctx, owner, p.id, { title: 'plain' })
+    for (const query of ['page_size=10', 'page_size=10&label=a%20b', 'page_size=10&sort=-priority']) {
+      const page = await ctx.req('GET', `${API}/projects/${p.id}/tasks?${query}`, { token: owner.token })
+      expect(page.status).toBe(200)
+      for (const item of page.body.items) {
+        const alone = await ctx.req('GET', `${API}/tasks/${item.id}`, { token: owner.token })
+        expect(item).toEqual(alone.body)
+      }
+    }
+    const done = (await ctx.req('GET', `${API}/projects/${p.id}/tasks?status=done`, { token: owner.token }))
+      .body.items[0]
+    expect(done.completed_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+    expect(done.labels).toEqual(['a b', 'ç', '{x}'])
+  })
+})
