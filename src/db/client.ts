@@ -42,6 +42,10 @@ export interface Database {
   dump?(): Promise<Blob>
 }
 
+const embedded = new WeakSet<object>()
+/** True for the embedded database's handle (PGlite), false for postgres.js's and for a transaction. */
+export const isEmbedded = (db: Db) => embedded.has(db)
+
 export interface DatabaseOptions {
   DATABASE_URL?: string
   DATA_DIR: string
@@ -154,6 +158,7 @@ async function createPglite(opts: DatabaseOptions): Promise<Database> {
     casing: 'snake_case',
     logger: drizzleLogger(opts.onQuery),
   }) as Db
+  embedded.add(db)
   let closed = false
   return {
     db,

@@ -68,7 +68,19 @@ export class PoolStats {
             query.then = function (this: typeof query, onDone, onFail) {
               if (counted) return then.call(this, onDone, onFail)
               counted = true
-              return stats.track(() => then.call(this) as Promise<Awaited<typeof query>>).then(onDone, onFail)
+              stats.active++
+              return then.call(
+                this,
+                (v) => {
+                  stats.active--
+                  return onDone ? onDone(v) : (v as never)
+                },
+                (e) => {
+                  stats.active--
+                  if (onFail) return onFail(e)
+                  throw e
+                },
+              )
             } as typeof then
             return query
           }

@@ -1,4 +1,6 @@
 import { beforeAll, describe, expect, test } from 'bun:test'
+import { preparedJsonPage, preparedPage } from '../../../src/modules/tasks/list'
+import { parseTaskSort } from '../../../src/modules/tasks/query'
 import { createUser, expectProblem, type TestContext, type TestUser } from '../../helpers/app'
 import { countQueries } from '../../helpers/db'
 import { API, addMember, makeProject, makeTask, testApp } from '../../helpers/projects-fixtures'
@@ -208,4 +210,23 @@ describe('the page as JSON rows', () => {
     expect(done.completed_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
     expect(done.labels).toEqual(['a b', 'ç', '{x}'])
   })
+})
+
+test('the JSON page (the embedded path) and the column page (PostgreSQL) give the same rows, on either database', async () => {
+  const p = await makeProject(ctx, owner)
+  await makeTask(ctx, owner, p.id, {
+    title: 'one',
+    labels: ['x', 'y z'],
+    due_date: '2030-05-01',
+    status: 'done',
+  })
+  await makeTask(ctx, owner, p.id, { title: 'two', description: 'a\nb' })
+  const sort = parseTaskSort('-number')
+  const page = { page: 1, pageSize: 5, offset: 0 }
+  const [columns, json] = await Promise.all([
+    preparedPage(ctx.db, p.id, sort, page),
+    preparedJsonPage(ctx.db, p.id, sort, page),
+  ])
+  expect(columns.map((t) => t.title)).toEqual(['two', 'one'])
+  expect(json).toEqual(columns)
 })
