@@ -100,6 +100,44 @@ describe('POST /projects/{id}/tasks', () => {
     )
   })
 
+  test('a create is one statement (the role is checked inside it); refusals still say 403 or 404, and change nothing', async () => {
+    const ctx = await testApp()
+    const { project, owner, editor, viewer, outsider } = await team(ctx)
+    const url = `${API}/projects/${project.id}/tasks`
+    await makeTask(ctx, owner, project.id)
+    await ctx.req('GET', `${API}/users/me`, { token: editor.token })
+    const { count, result } = await countQueries(() =>
+      ctx.req('POST', url, { token: editor.token, body: { title: 'one statement' } }),
+    )
+    expect(result.status).toBe(201)
+    // PostgreSQL adds the token's check; the embedded server has it cached (used just above)
+    expect(count).toBe(ctx.database.kind === 'pglite' ? 1 : 2)
+    const before = (await ctx.req('GET', `${API}/projects/${project.id}`, { token: owner.token })).body
+      .task_count
+    expectProblem(await ctx.req('POST', url, { token: viewer.token, body: { title: 't' } }), 403, 'forbidden')
+    expectProblem(
+      await ctx.req('POST', url, { token: outsider.token, body: { title: 't' } }),
+      404,
+      'not_found',
+    )
+    // a bad due date from an outsider is still a 404 first, as before any check of the body
+    expectProblem(
+      await ctx.req('POST', url, { token: outsider.token, body: { title: 't', due_date: '2030-02-30' } }),
+      404,
+    )
+    expectProblem(
+      await ctx.req('POST', url, { token: editor.token, body: { title: 't', due_date: '2030-02-30' } }),
+      422,
+    )
+    expect(
+      (await ctx.req('GET', `${API}/projects/${project.id}`, { token: owner.token })).body.task_count,
+    ).toBe(before)
+    expect((await ctx.req('DELETE', `${API}/projects/${project.id}`, { token: owner.token })).status).toBe(
+      204,
+    )
+    expectProblem(await ctx.req('POST', url, { token: editor.token, body: { title: 't' } }), 404)
+  })
+
   test('50 concurrent creates in one project get numbers 1..50, each once', async () => {
     const ctx = await testApp()
     const me = await createUser(ctx)
