@@ -43,23 +43,16 @@ function embeddedCaches({ database, settings, logger }: AppDeps) {
     return undefined
   }
   const principals = new PrincipalCache(settings.AUTH_CACHE_SIZE)
-  const access = new GroupedCache<ProjectAccess>(settings.AUTH_CACHE_SIZE)
-  const hear = (channel: string, onChange: (id: string) => void, activate: () => void) =>
+  const access = new GroupedCache<ProjectAccess>(settings.AUTH_CACHE_SIZE, (a) => a.project.id)
+  const hear = (channel: string, cache: Pick<GroupedCache<unknown>, 'invalidate' | 'activate'>) =>
     database
-      .listen(channel, onChange)
-      .then(activate, (err) =>
-        logger.error('cache off: could not listen for changes', { channel, err: String(err) }),
+      .listen(channel, (id) => cache.invalidate(id))
+      .then(
+        () => cache.activate(),
+        (err) => logger.error('cache off: could not listen for changes', { channel, err: String(err) }),
       )
-  hear(
-    PRINCIPALS_CHANNEL,
-    (id) => principals.invalidate(id),
-    () => principals.activate(),
-  )
-  hear(
-    PROJECTS_CHANNEL,
-    (id) => access.invalidate(id),
-    () => access.activate(),
-  )
+  hear(PRINCIPALS_CHANNEL, principals)
+  hear(PROJECTS_CHANNEL, access)
   cacheProjectAccess(database.db, access)
   return principals
 }

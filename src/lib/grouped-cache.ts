@@ -2,7 +2,8 @@
  * An in-memory cache whose entries belong to groups, for data the database announces changes of
  * by group (a user's principals, a project's memberships): `invalidate(group)` drops the group's
  * entries, and a fill that read the database before an invalidation and arrives after it is not
- * stored (`mark` before the read, pass it to `set`). Bounded: past `max` entries the least
+ * stored (`mark` before the read, pass it to `set`). An entry's group is read off its value
+ * (`groupOf`); `expired` entries are dropped when looked up. Bounded: past `max` entries the least
  * recently used goes. Stores nothing until `activate()` (when the change notifications are heard).
  */
 export class GroupedCache<V> {
@@ -12,7 +13,11 @@ export class GroupedCache<V> {
   private generation = 0
   private active = false
 
-  constructor(readonly max: number) {
+  constructor(
+    readonly max: number,
+    private readonly groupOf: (value: V) => string,
+    private readonly expired: (value: V) => boolean = () => false,
+  ) {
     if (!Number.isInteger(max) || max < 1) throw new RangeError('GroupedCache max must be a positive integer')
   }
 
@@ -27,6 +32,10 @@ export class GroupedCache<V> {
   get(key: string): V | undefined {
     const entry = this.entries.get(key)
     if (!entry) return undefined
+    if (this.expired(entry.value)) {
+      this.delete(key)
+      return undefined
+    }
     this.entries.delete(key)
     this.entries.set(key, entry)
     return entry.value
@@ -46,9 +55,10 @@ export class GroupedCache<V> {
     return this.generation
   }
 
-  set(key: string, group: string, value: V, mark: number) {
+  set(key: string, value: V, mark: number) {
     if (!this.active || mark !== this.generation) return
     this.delete(key)
+    const group = this.groupOf(value)
     this.entries.set(key, { group, value })
     const keys = this.groups.get(group)
     if (keys) keys.add(key)

@@ -70,7 +70,7 @@ export async function projectAccess(
         .prepare('project_access'),
     ).execute({ user: userId, project: projectId })
     if (!row) throw notFound('Project')
-    cache?.set(key, projectId, { project: { ...row.project }, role: row.role }, mark)
+    cache?.set(key, { project: { ...row.project }, role: row.role }, mark)
     return row
   }
   const q = db

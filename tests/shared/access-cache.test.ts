@@ -13,28 +13,38 @@ import { API, makeTask, team } from '../helpers/projects-fixtures'
  * there, and only the query counts differ.
  */
 describe('GroupedCache', () => {
-  test('a group invalidated drops its entries only; a fill that raced it is not stored; LRU bound', () => {
-    const cache = new GroupedCache<number>(3)
-    cache.set('a', 'g1', 1, cache.mark())
+  test('a group invalidated drops its entries only; a fill that raced it is not stored; LRU bound; expiry', () => {
+    type V = { g: string; n: number }
+    const cache = new GroupedCache<V>(
+      3,
+      (v) => v.g,
+      (v) => v.n < 0,
+    )
+    const v = (g: string, n: number): V => ({ g, n })
+    cache.set('a', v('g1', 1), cache.mark())
     expect(cache.get('a')).toBeUndefined() // inactive: stores nothing
     cache.activate()
-    cache.set('a', 'g1', 1, cache.mark())
-    cache.set('b', 'g1', 2, cache.mark())
-    cache.set('c', 'g2', 3, cache.mark())
+    cache.set('a', v('g1', 1), cache.mark())
+    cache.set('b', v('g1', 2), cache.mark())
+    cache.set('c', v('g2', 3), cache.mark())
     const mark = cache.mark()
     cache.invalidate('g1')
-    expect([cache.get('a'), cache.get('b'), cache.get('c')]).toEqual([undefined, undefined, 3])
-    cache.set('a', 'g1', 1, mark)
+    expect([cache.get('a'), cache.get('b'), cache.get('c')?.n]).toEqual([undefined, undefined, 3])
+    cache.set('a', v('g1', 1), mark)
     expect(cache.get('a')).toBeUndefined()
-    for (const k of ['d', 'e']) cache.set(k, 'g3', 0, cache.mark())
+    for (const k of ['d', 'e']) cache.set(k, v('g3', 0), cache.mark())
     cache.get('c')
-    cache.set('f', 'g3', 0, cache.mark())
+    cache.set('f', v('g3', 0), cache.mark())
     expect(cache.size).toBe(3)
     expect(cache.get('d')).toBeUndefined()
-    expect(cache.get('c')).toBe(3)
+    expect(cache.get('c')?.n).toBe(3)
     cache.invalidate('g3')
     expect(cache.size).toBe(1)
-    expect(() => new GroupedCache(0)).toThrow(RangeError)
+    // an expired value is not served, and leaves
+    cache.set('x', v('g4', -1), cache.mark())
+    expect(cache.get('x')).toBeUndefined()
+    expect(cache.size).toBe(1)
+    expect(() => new GroupedCache(0, String)).toThrow(RangeError)
   })
 })
 

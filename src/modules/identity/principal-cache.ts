@@ -18,45 +18,15 @@ export interface CachedPrincipal {
  * Bearer tokens already checked, in memory, for the embedded server (issue 15): a hit answers
  * without the database and without verifying the JWT again. It is exact because one process owns
  * the embedded database and every change to a user, session or API token NOTIFYs that user's id
- * (a trigger), which PGlite delivers before the writing call returns: `invalidate` runs before
- * the change's own answer goes out. Entries are grouped by user; expired ones are not served.
+ * (a trigger), which PGlite delivers before the writing call returns: `invalidate(userId)` runs
+ * before the change's own answer goes out. Entries are grouped by user; expired ones are not served.
  */
-export class PrincipalCache {
-  private readonly cache: GroupedCache<CachedPrincipal>
-
-  constructor(
-    max: number,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.cache = new GroupedCache(max)
-  }
-
-  get size() {
-    return this.cache.size
-  }
-
-  activate() {
-    this.cache.activate()
-  }
-
-  /** A live entry for the token, or undefined (an expired one is dropped). */
-  get(token: string): CachedPrincipal | undefined {
-    const entry = this.cache.get(token)
-    if (!entry || this.now() < entry.validUntil) return entry
-    this.cache.delete(token)
-    return undefined
-  }
-
-  mark(): number {
-    return this.cache.mark()
-  }
-
-  set(token: string, entry: CachedPrincipal, mark: number) {
-    this.cache.set(token, entry.principal.user.id, entry, mark)
-  }
-
-  /** The user's principals changed: every entry of theirs goes. */
-  invalidate(userId: string) {
-    this.cache.invalidate(userId)
+export class PrincipalCache extends GroupedCache<CachedPrincipal> {
+  constructor(max: number, now: () => number = Date.now) {
+    super(
+      max,
+      (entry) => entry.principal.user.id,
+      (entry) => now() >= entry.validUntil,
+    )
   }
 }
