@@ -17,6 +17,10 @@ const RANK: Record<ProjectRole, number> = { viewer: 0, editor: 1, owner: 2 }
 /** True when `role` is at least `min`. */
 export const hasRole = (role: ProjectRole, min: ProjectRole) => RANK[role] >= RANK[min]
 
+/** The roles that are at least `min` (for a check made in SQL). */
+export const rolesAtLeast = (min: ProjectRole) =>
+  (Object.keys(RANK) as ProjectRole[]).filter((role) => hasRole(role, min))
+
 /** 403 unless the caller's project role is at least `min` (they can see the project, so no 404 here). */
 export function requireRole(role: ProjectRole, min: ProjectRole, what = 'do this'): void {
   if (!hasRole(role, min))

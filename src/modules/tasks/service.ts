@@ -5,14 +5,16 @@ import { diff, dispatchCtes, notifyEvents, recordEvent, WAKE_WORKERS } from '../
 import { fieldError, notFound, validationFailed } from '../../lib/errors'
 import { checkIfMatch } from '../../lib/etag'
 import { type Page, pageOf } from '../../lib/pagination'
-import { projectAccess, requireRole, taskAccess } from '../../shared/access'
+import { projectAccess, requireRole, rolesAtLeast, taskAccess } from '../../shared/access'
 import { countUp, statusMove } from './counts'
 import { type PublicTask, TASK_EVENT_FIELDS, type TaskRow, toPublicTask } from './mapper'
 import type { TaskCreate, TaskFilters, TaskUpdate } from './model'
 import { isRealDate, parseTaskSort, type TaskSort, taskFilters, taskOrder } from './query'
 
+const validDueDate = (v: string | null | undefined) => !v || isRealDate(v)
+
 function checkDueDate(v: string | null | undefined) {
-  if (v && !isRealDate(v))
+  if (!validDueDate(v))
     throw validationFailed(
       [fieldError('due_date', 'must be a real date YYYY-MM-DD')],
       'Request body is invalid',
@@ -45,7 +47,7 @@ export async function createTask(
   // Without an assignee to check and with a valid body, the statement below checks the caller's
   // role itself (one round trip); otherwise access comes first, so an outsider learns nothing
   // from the body's checks (a 404 before any 422).
-  const oneStatement = !input.assignee_id && (!input.due_date || isRealDate(input.due_date))
+  const oneStatement = !input.assignee_id && validDueDate(input.due_date)
   if (!oneStatement) {
     const { role } = await projectAccess(db, projectId, userId)
     requireRole(role, 'editor', 'create tasks')
@@ -87,7 +89,7 @@ export async function createTask(
       update ${projects} set task_seq = task_seq + 1, task_count = task_count + 1, ${countUp(row.status)}
       where id = ${projectId}::uuid and deleted_at is null and exists (
         select 1 from ${projectMembers} m where m.project_id = ${projectId}::uuid and m.user_id = ${userId}::uuid
-          and m.role in ('owner', 'editor'))
+          and m.role in ${rolesAtLeast('editor')})
       returning task_seq
     ), inserted as (
       insert into ${tasks} (id, project_id, number, title, description, status, priority, assignee_id,
