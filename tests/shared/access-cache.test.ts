@@ -135,9 +135,18 @@ describe('cached project access: every change takes effect on the next request',
     expect(gone.body.detail).toContain('Task')
   })
 
-  test('a stranger is never cached into access', async () => {
-    const { project } = await team(ctx)
+  test('a refusal is not cached: a stranger is asked again each time, and sees the project once added', async () => {
+    const { owner, project } = await team(ctx)
     const stranger = await createUser(ctx)
-    for (let i = 0; i < 2; i++) expectProblem(await list(stranger.token, project.id), 404)
+    expectProblem(await list(stranger.token, project.id), 404)
+    const again = await countQueries(() => list(stranger.token, project.id))
+    expectProblem(again.result, 404)
+    expect(again.statements.some((q) => q.includes('"project_members"'))).toBe(true)
+    const added = await ctx.req('POST', `${API}/projects/${project.id}/members`, {
+      token: owner.token,
+      body: { user_id: stranger.id, role: 'viewer' },
+    })
+    expect(added.status).toBe(201)
+    expect((await list(stranger.token, project.id)).status).toBe(200)
   })
 })

@@ -6,7 +6,7 @@ import { createAuthenticator, type Principal } from '../../../src/modules/identi
 import { PrincipalCache } from '../../../src/modules/identity/principal-cache'
 import { createTestApp, createUser, expectProblem, type TestContext } from '../../helpers/app'
 import { countQueries } from '../../helpers/db'
-import { account, identityApp } from './helpers'
+import { account, identityApp, login } from './helpers'
 
 /**
  * Issue 15: the embedded server keeps principals (token → user, session or API token) in memory,
@@ -174,10 +174,7 @@ describe('cached principals over HTTP: every change takes effect on the next req
 
   test('a password change ends the other sessions at once', async () => {
     const a = await account(ctx)
-    const second = await ctx.req('POST', '/api/v1/auth/login', {
-      body: { username: a.username, password: a.password },
-      headers: { 'x-forwarded-for': '203.0.113.77' },
-    })
+    const second = await login(ctx, a.username, a.password)
     const other = second.body.access_token as string
     await warm(other)
     const res = await ctx.req('POST', '/api/v1/users/me/password', {
