@@ -14,11 +14,19 @@ const COLUMN = {
   canceled: { key: 'canceledCount', name: 'canceled_count' },
 } as const satisfies Record<TaskStatus, { key: keyof ProjectRow; name: string }>
 
-/** `<status>_count = <status>_count + 1` for raw SQL (the create's single statement). */
-export function countUp(status: TaskStatus): SQL {
-  const c = sql.raw(COLUMN[status].name)
-  return sql`${c} = ${c} + 1`
-}
+const COLUMNS = Object.entries(COLUMN).map(([status, c]) => ({ status, name: sql.raw(c.name) }))
+
+/** For the batched create: one `count(*)` per status over the rows, named like its counter. */
+export const STATUS_TALLIES: SQL = sql.join(
+  COLUMNS.map((c) => sql`count(*) filter (where status = ${sql.raw(`'${c.status}'`)}) as ${c.name}`),
+  sql`, `,
+)
+
+/** `<status>_count = p.<status>_count + n.<status>_count` for every status (`n`: STATUS_TALLIES). */
+export const ADD_STATUS_TALLIES: SQL = sql.join(
+  COLUMNS.map((c) => sql`${c.name} = p.${c.name} + n.${c.name}`),
+  sql`, `,
+)
 
 /** The `set` of a project update that moves one task from `from` to `to` (null: created / deleted). */
 export function statusMove(from: TaskStatus | null, to: TaskStatus | null) {

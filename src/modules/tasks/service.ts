@@ -1,12 +1,13 @@
 import { and, count, eq, inArray, isNull, sql } from 'drizzle-orm'
-import { type Db, rowsOf } from '../../db/client'
-import { events, projectMembers, projects, tasks } from '../../db/schema'
-import { diff, dispatchCtes, notifyEvents, recordEvent, WAKE_WORKERS } from '../../events/record'
+import type { Db } from '../../db/client'
+import { projectMembers, projects, tasks } from '../../db/schema'
+import { diff, recordEvent } from '../../events/record'
 import { fieldError, notFound, validationFailed } from '../../lib/errors'
 import { checkIfMatch } from '../../lib/etag'
 import { type Page, pageOf } from '../../lib/pagination'
-import { projectAccess, requireRole, rolesAtLeast, taskAccess } from '../../shared/access'
-import { countUp, statusMove } from './counts'
+import { projectAccess, requireRole, taskAccess } from '../../shared/access'
+import { statusMove } from './counts'
+import { insertTask } from './create-batch'
 import { type PublicTask, TASK_EVENT_FIELDS, type TaskRow, toPublicTask } from './mapper'
 import type { TaskCreate, TaskFilters, TaskUpdate } from './model'
 import { isRealDate, parseTaskSort, type TaskSort, taskFilters, taskOrder } from './query'
@@ -75,48 +76,14 @@ export async function createTask(
     version: 1,
   }
   const pub = toPublicTask(row)
-  // One statement, atomic on its own: bump the project's counter (its row lock serializes
-  // concurrent creates, so numbers never repeat), insert the task, and write its event with the
-  // number filled in, and its webhook deliveries. The lock is held for this statement only, not across round trips.
-  const labels = row.labels.length
-    ? sql.join(
-        row.labels.map((l) => sql`${l}`),
-        sql`, `,
-      )
-    : sql``
-  const result = await db.execute<{ number: number }>(sql`
-    with seq as (
-      update ${projects} set task_seq = task_seq + 1, task_count = task_count + 1, ${countUp(row.status)}
-      where id = ${projectId}::uuid and deleted_at is null and exists (
-        select 1 from ${projectMembers} m where m.project_id = ${projectId}::uuid and m.user_id = ${userId}::uuid
-          and m.role in ${rolesAtLeast('editor')})
-      returning task_seq
-    ), inserted as (
-      insert into ${tasks} (id, project_id, number, title, description, status, priority, assignee_id,
-        labels, due_date, completed_at, created_by, created_at, updated_at, version)
-      select ${row.id}::uuid, ${projectId}::uuid, seq.task_seq, ${row.title}, ${row.description}, ${row.status},
-        ${row.priority}, ${row.assigneeId}::uuid, array[${labels}]::text[], ${row.dueDate}::date,
-        ${row.completedAt?.toISOString() ?? null}::timestamptz, ${userId}::uuid, ${now.toISOString()}::timestamptz,
-        ${now.toISOString()}::timestamptz, 1
-      from seq
-      returning number
-    ), event as (
-      insert into ${events} (id, type, project_id, actor_id, occurred_at, data)
-      select ${Bun.randomUUIDv7()}::uuid, 'task.created', ${projectId}::uuid, ${userId}::uuid,
-        ${now.toISOString()}::timestamptz,
-        jsonb_set(${JSON.stringify(pub)}::jsonb, '{number}', to_jsonb(inserted.number))
-      from inserted
-      returning id, type, project_id, seq
-    ), ${dispatchCtes(sql`event`)}
-    select number, ${WAKE_WORKERS}, ${notifyEvents([projectId])} from inserted`)
-  const [created] = rowsOf<{ number: number }>(result)
-  if (!created) {
+  const number = await insertTask(db, { row, pub, eventId: Bun.randomUUIDv7() })
+  if (number === null) {
     // nothing was written: say why (404 for a project the caller cannot see, 403 for a viewer)
     const { role } = await projectAccess(db, projectId, userId)
     requireRole(role, 'editor', 'create tasks')
     throw notFound('Project')
   }
-  return { ...pub, number: Number(created.number) }
+  return { ...pub, number }
 }
 
 export async function getTask(db: Db, userId: string, taskId: string): Promise<PublicTask> {
