@@ -1,14 +1,14 @@
 /**
  * Restart time of the binary on an existing embedded data dir: process start → /ready answers 200.
- * Usage: bun run build && bun bench/restart.ts [runs=5]
+ * Usage: bun run build && bun bench/restart.ts [runs=5] [binary=dist/taskbase]
  */
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { freePort, ROOT } from './lib'
 
 const runs = Number(process.argv[2] ?? 5)
-const binary = join(ROOT, 'dist/taskbase')
+const binary = resolve(process.argv[3] ?? join(ROOT, 'dist/taskbase'))
 if (!(await Bun.file(binary).exists())) throw new Error('build the binary first: bun run build')
 const dir = mkdtempSync(join(tmpdir(), 'tb-restart-'))
 

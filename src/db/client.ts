@@ -1,9 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { PGlite, type QueryOptions, types } from '@electric-sql/pglite'
-import initdbWasmPath from '@electric-sql/pglite/initdb.wasm' with { type: 'file' }
-import fsBundlePath from '@electric-sql/pglite/pglite.data' with { type: 'file' }
-import pgliteWasmPath from '@electric-sql/pglite/pglite.wasm' with { type: 'file' }
 import type { SQL } from 'drizzle-orm'
 import type { Logger as DrizzleLogger } from 'drizzle-orm/logger'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
@@ -11,6 +8,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
 import { acquireDataDirLock } from './lock'
+import { pgliteAssets } from './pglite-assets'
 import { type PoolSnapshot, PoolStats } from './pool-stats'
 import * as schema from './schema'
 
@@ -59,8 +57,6 @@ export interface DatabaseOptions {
   loadDataDir?: Blob
 }
 
-const loadedAssets: { wasm?: Promise<WebAssembly.Module>; initdb?: Promise<WebAssembly.Module> } = {}
-
 /**
  * The parsers drizzle-orm passes with every PGlite query (dates, timestamps and intervals stay
  * text; drizzle maps them). PGlite merges per-query parsers into a copy of its whole parser map on
@@ -98,23 +94,6 @@ export function withoutQueryParsers<C extends Queryable>(client: C, stats?: Pool
       return typeof value === 'function' ? value.bind(target) : value
     },
   })
-}
-
-/** PGlite's wasm and data are embedded in the binary; compile the modules once per process. */
-function pgliteAssets() {
-  loadedAssets.wasm ??= Bun.file(pgliteWasmPath)
-    .arrayBuffer()
-    .then((b) => WebAssembly.compile(b))
-  loadedAssets.initdb ??= Bun.file(initdbWasmPath)
-    .arrayBuffer()
-    .then((b) => WebAssembly.compile(b))
-  return Promise.all([loadedAssets.wasm, loadedAssets.initdb]).then(
-    ([pgliteWasmModule, initdbWasmModule]) => ({
-      pgliteWasmModule,
-      initdbWasmModule,
-      fsBundle: Bun.file(fsBundlePath),
-    }),
-  )
 }
 
 function drizzleLogger(onQuery?: (q: string) => void): DrizzleLogger | undefined {

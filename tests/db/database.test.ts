@@ -9,6 +9,7 @@ import { createDatabase } from '../../src/db/client'
 import { acquireDataDirLock, DataDirLockedError } from '../../src/db/lock'
 import { loadMigrations, MigrationDriftError, migrate, pendingMigrations } from '../../src/db/migrate'
 import { embeddedMigrations } from '../../src/db/migrations.generated'
+import { compilePglite, pgliteAssets } from '../../src/db/pglite-assets'
 import { postgresServerUrl, testDatabase } from '../helpers/db'
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tb-db-'))
@@ -147,5 +148,18 @@ describe('migration drift', () => {
     )
     const [t] = await database.rows<{ t: string | null }>(sql`select to_regclass('should_not_exist') as t`)
     expect(t!.t).toBeNull()
+  })
+})
+
+describe("PGlite's assets", () => {
+  test('compile once per process: an early start (src/warm-start.ts) is what the open uses', async () => {
+    compilePglite()
+    const first = await pgliteAssets()
+    const again = await pgliteAssets()
+    expect(first.pgliteWasmModule).toBeInstanceOf(WebAssembly.Module)
+    expect(again.pgliteWasmModule).toBe(first.pgliteWasmModule)
+    expect(again.initdbWasmModule).toBe(first.initdbWasmModule)
+    expect(WebAssembly.Module.exports(first.pgliteWasmModule).length).toBeGreaterThan(100)
+    expect(first.fsBundle.size).toBeGreaterThan(1_000_000)
   })
 })
