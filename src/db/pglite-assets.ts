@@ -10,14 +10,14 @@ const compiled: { wasm?: Promise<WebAssembly.Module>; initdb?: Promise<WebAssemb
  * The file is read synchronously so the compile starts now, on the engine's compiler threads: called
  * first thing at startup, it overlaps loading the rest of the program (src/index.ts).
  */
-export function compilePglite(): void {
+export function compilePglite(): Promise<WebAssembly.Module> {
   compiled.wasm ??= WebAssembly.compile(readFileSync(pgliteWasmPath))
+  return compiled.wasm
 }
 
 /** PGlite's options for its wasm and data files. */
 export async function pgliteAssets() {
-  compilePglite()
   compiled.initdb ??= WebAssembly.compile(readFileSync(initdbWasmPath))
-  const [pgliteWasmModule, initdbWasmModule] = await Promise.all([compiled.wasm, compiled.initdb])
+  const [pgliteWasmModule, initdbWasmModule] = await Promise.all([compilePglite(), compiled.initdb])
   return { pgliteWasmModule, initdbWasmModule, fsBundle: Bun.file(fsBundlePath) }
 }

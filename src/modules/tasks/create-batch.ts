@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm'
+import { PgTransaction } from 'drizzle-orm/pg-core'
 import { type Db, rowsOf } from '../../db/client'
 import { events, projectMembers, projects, tasks } from '../../db/schema'
 import { dispatchCtes, notifyEvents, WAKE_WORKERS } from '../../events/record'
@@ -39,6 +40,9 @@ const queues = new WeakMap<Db, Map<string, Pending[]>>()
  * never refuses the others, and a batch that fails on a data error is retried one create at a time.
  */
 export function insertTask(db: Db, task: NewTask): Promise<number | null> {
+  // in a transaction, alone: after a failed statement the transaction is aborted, no retry can run
+  if ((db as unknown) instanceof PgTransaction)
+    return insertBatch(db, task.row.projectId, [task]).then((numbers) => numbers.get(0) ?? null)
   let byProject = queues.get(db)
   if (!byProject) {
     byProject = new Map()
@@ -69,8 +73,14 @@ async function drain(db: Db, projectId: string, queue: Pending[], done: () => vo
   done()
 }
 
-/** A data or integrity error (SQLSTATE class 22 or 23) may be one create's own: worth retrying alone. */
-const mayBeOneCreates = (e: unknown) => /^2[23]/.test(pgErrorCode(e) ?? '')
+/**
+ * A failed batch is retried one create at a time when the database surely wrote nothing and the
+ * cause may be one create's own: a data or integrity error (SQLSTATE classes 22, 23: a bad value, a
+ * creator deleted meanwhile), or a rollback (class 40: a deadlock or serialization failure, e.g.
+ * with a transaction that holds one creator's user row). Any other error (a lost connection, whose
+ * commit may have happened; a statement timeout, which a retry would wait out again) fails them all.
+ */
+export const retriedOneByOne = (e: unknown) => /^(22|23|40)/.test(pgErrorCode(e) ?? '')
 
 /** Runs one batch and settles each of its creates; never throws. */
 async function settle(db: Db, projectId: string, batch: Pending[]): Promise<void> {
@@ -78,7 +88,7 @@ async function settle(db: Db, projectId: string, batch: Pending[]): Promise<void
     const numbers = await insertBatch(db, projectId, batch)
     for (const [i, p] of batch.entries()) p.resolve(numbers.get(i) ?? null)
   } catch (e) {
-    if (batch.length > 1 && mayBeOneCreates(e)) {
+    if (batch.length > 1 && retriedOneByOne(e)) {
       for (const p of batch) await settle(db, projectId, [p])
       return
     }
@@ -86,26 +96,8 @@ async function settle(db: Db, projectId: string, batch: Pending[]): Promise<void
   }
 }
 
-/** What one create sends: its fields, as `jsonb_to_recordset` reads them below. */
-function input(t: NewTask, i: number) {
-  const r = t.row
-  return {
-    i,
-    id: r.id,
-    user_id: r.createdBy,
-    title: r.title,
-    description: r.description,
-    status: r.status,
-    priority: r.priority,
-    assignee_id: r.assigneeId,
-    labels: r.labels,
-    due_date: r.dueDate,
-    completed_at: r.completedAt?.toISOString() ?? null,
-    created_at: r.createdAt.toISOString(),
-    event_id: t.eventId,
-    data: t.pub,
-  }
-}
+/** What one create sends: its public form (its event's data, with the row's fields) and two more keys. */
+const input = (t: NewTask, i: number) => ({ ...t.pub, i, event_id: t.eventId })
 
 /**
  * One statement, atomic on its own, the whole batch in one JSON parameter (one statement text
@@ -117,13 +109,14 @@ async function insertBatch(db: Db, projectId: string, batch: NewTask[]): Promise
   const project = sql`${projectId}::uuid`
   const result = await db.execute<{ i: number; number: number }>(sql`
     with input as (
-      select * from jsonb_to_recordset(${JSON.stringify(batch.map(input))}::jsonb) as x(i int, id uuid,
-        user_id uuid, title text, description text, status text, priority text, assignee_id uuid,
-        labels text[],
-        due_date date, completed_at timestamptz, created_at timestamptz, event_id uuid, data jsonb)
+      select x.*, e - 'i' - 'event_id' as data
+      from jsonb_array_elements(${JSON.stringify(batch.map(input))}::jsonb) as e,
+        jsonb_to_record(e) as x(i int, id uuid, created_by uuid, title text, description text,
+          status text, priority text, assignee_id uuid, labels text[], due_date date,
+          completed_at timestamptz, created_at timestamptz, event_id uuid)
     ), allowed as (
       select x.* from input x where exists (select 1 from ${projectMembers} m
-        where m.project_id = ${project} and m.user_id = x.user_id and m.role in ${rolesAtLeast('editor')})
+        where m.project_id = ${project} and m.user_id = x.created_by and m.role in ${rolesAtLeast('editor')})
     ), bumped as (
       update ${projects} p set task_seq = p.task_seq + n.total, task_count = p.task_count + n.total,
         ${ADD_STATUS_TALLIES}
@@ -136,12 +129,12 @@ async function insertBatch(db: Db, projectId: string, batch: NewTask[]): Promise
       insert into ${tasks} (id, project_id, number, title, description, status, priority, assignee_id, labels,
         due_date, completed_at, created_by, created_at, updated_at, version)
       select id, ${project}, number, title, description, status, priority, assignee_id, labels, due_date,
-        completed_at, user_id, created_at, created_at, 1
+        completed_at, created_by, created_at, created_at, 1
       from numbered order by i
       returning 1
     ), event as (
       insert into ${events} (id, type, project_id, actor_id, occurred_at, data)
-      select event_id, 'task.created', ${project}, user_id, created_at,
+      select event_id, 'task.created', ${project}, created_by, created_at,
         jsonb_set(data, '{number}', to_jsonb(number))
       from numbered order by i
       returning id, type, project_id, seq

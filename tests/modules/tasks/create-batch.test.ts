@@ -1,12 +1,13 @@
 import { describe, expect, test } from 'bun:test'
 import { asc, eq } from 'drizzle-orm'
+import postgres from 'postgres'
 import { events, projects, tasks } from '../../../src/db/schema'
 import type { AppError } from '../../../src/lib/errors'
 import { pgErrorCode } from '../../../src/lib/pg-errors'
-import { MAX_CREATE_BATCH } from '../../../src/modules/tasks/create-batch'
+import { MAX_CREATE_BATCH, retriedOneByOne } from '../../../src/modules/tasks/create-batch'
 import type { TaskCreate } from '../../../src/modules/tasks/model'
 import { createTask } from '../../../src/modules/tasks/service'
-import { countQueries } from '../../helpers/db'
+import { countQueries, usingPostgres } from '../../helpers/db'
 import { team, testApp } from '../../helpers/projects-fixtures'
 
 const title = (i: number): TaskCreate => ({ title: `t${i}` })
@@ -100,4 +101,51 @@ describe('task creates in one project share statements (group commit)', () => {
     for (const r of res) expect(((r as PromiseRejectedResult).reason as AppError).status).toBe(404)
     expect((await projectRow(ctx, project.id)).taskSeq).toBe(0)
   })
+
+  test('in a transaction a create runs alone, and a failing one reports its own error', async () => {
+    const ctx = await testApp()
+    const { project, editor } = await team(ctx)
+    const made = await ctx.db.transaction((tx) => createTask(tx, editor.id, project.id, title(0)))
+    expect(made.number).toBe(1)
+    const bad = { title: 'bad', status: 'bogus' } as unknown as TaskCreate
+    const err = await ctx.db.transaction((tx) => createTask(tx, editor.id, project.id, bad)).catch((e) => e)
+    expect(pgErrorCode(err)).toBe('23514')
+    expect((await projectRow(ctx, project.id)).taskSeq).toBe(1)
+  })
+
+  test('which failures are retried one create at a time: data, integrity and rollbacks, never a lost connection or a timeout', () => {
+    const pg = (code: string) => Object.assign(new Error('x'), { cause: { code } })
+    for (const code of ['22P02', '23503', '23514', '40P01', '40001'])
+      expect(retriedOneByOne(pg(code))).toBe(true)
+    for (const code of ['57014', '08006', '53300', '25P02']) expect(retriedOneByOne(pg(code))).toBe(false)
+    expect(retriedOneByOne(new Error('read ECONNRESET'))).toBe(false)
+  })
+})
+
+describe.skipIf(!usingPostgres())('creates in one statement, on PostgreSQL', () => {
+  test("a deadlock over one creator's user row fails no other create of the batch", async () => {
+    const ctx = await testApp()
+    const { project, editor, owner } = await team(ctx)
+    const other = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} })
+    let creates: Promise<PromiseSettledResult<{ number: number }>[]> | undefined
+    // another transaction holds the owner's user row (as deleting a user does), then wants the
+    // project's row, which the batch holds while its foreign-key check waits for the user's row
+    const tx = other
+      .begin(async (sql) => {
+        await sql`select id from users where id = ${owner.id} for update`
+        creates = Promise.allSettled([
+          createTask(ctx.db, editor.id, project.id, { title: 'editor' }),
+          createTask(ctx.db, owner.id, project.id, { title: 'owner' }),
+        ])
+        await Bun.sleep(300)
+        await sql`select id from projects where id = ${project.id} for update`
+      })
+      .catch((e) => e)
+    await tx
+    const res = (await creates) ?? []
+    await other.end()
+    // whichever side PostgreSQL chose to abort, both creates land: the batch retries them alone
+    expect(res.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled'])
+    expect((await projectRow(ctx, project.id)).taskSeq).toBe(2)
+  }, 20_000)
 })
