@@ -31,23 +31,12 @@ export class PoolStats {
   /** Counts `run()`'s promise from now until it settles. */
   track<T>(run: () => Promise<T>): Promise<T> {
     this.active++
-    let p: Promise<T>
     try {
-      p = run()
+      return run().finally(() => this.active--)
     } catch (e) {
-      this.active--
+      this.active-- // run() threw before it made a promise
       throw e
     }
-    return p.then(
-      (v) => {
-        this.active--
-        return v
-      },
-      (e) => {
-        this.active--
-        throw e
-      },
-    )
   }
 
   /**

@@ -153,8 +153,9 @@ describe('migration drift', () => {
 
 describe("PGlite's assets", () => {
   test('compile once per process: an early start (src/warm-start.ts) is what the open uses', async () => {
-    compilePglite()
+    const early = compilePglite()
     const first = await pgliteAssets()
+    expect(first.pgliteWasmModule).toBe(await early)
     const again = await pgliteAssets()
     expect(first.pgliteWasmModule).toBeInstanceOf(WebAssembly.Module)
     expect(again.pgliteWasmModule).toBe(first.pgliteWasmModule)

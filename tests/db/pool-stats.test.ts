@@ -1,6 +1,7 @@
 import { expect, test } from 'bun:test'
 import { sql } from 'drizzle-orm'
 import { createDatabase } from '../../src/db/client'
+import { PoolStats } from '../../src/db/pool-stats'
 
 /**
  * Issue 13 #1: the database pool's in-use and waiting counts, for the metrics. One connection
@@ -46,4 +47,15 @@ test('pool(): a held transaction is in use, queries sent meanwhile wait, and bot
   } finally {
     await database.close()
   }
+})
+
+test('track(): a run that throws before making its promise, and one that rejects, give their slot back', async () => {
+  const stats = new PoolStats(2)
+  expect(() =>
+    stats.track(() => {
+      throw new Error('synchronous')
+    }),
+  ).toThrow('synchronous')
+  await expect(stats.track(() => Promise.reject(new Error('rejected')))).rejects.toThrow('rejected')
+  expect(stats.snapshot()).toEqual({ size: 2, inUse: 0, waiting: 0 })
 })

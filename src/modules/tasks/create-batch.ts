@@ -35,9 +35,9 @@ const queues = new WeakMap<Db, Map<string, Pending[]>>()
  * per commit would cap them at one WAL flush each. So the creates that arrive while one project's
  * statement runs wait, and the next statement inserts all of them (up to MAX_CREATE_BATCH), one
  * commit for the lot: group commit for a hot project. A lone create waits one turn of the event
- * loop at most, so the creates read in the same turn share its statement. Each
- * create is checked on its own inside the statement (its creator's role), so one refused create
- * never refuses the others, and a batch that fails on a data error is retried one create at a time.
+ * loop at most, so the creates read in the same turn share its statement. Each create is checked
+ * on its own inside the statement (its creator's role), so one refused create never refuses the
+ * others, and a failed batch is retried one create at a time when the error allows (retriedOneByOne).
  */
 export function insertTask(db: Db, task: NewTask): Promise<number | null> {
   // in a transaction, alone: after a failed statement the transaction is aborted, no retry can run
